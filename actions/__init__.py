@@ -1,0 +1,1 @@
+"""hubchaos.actions: Chaos Toolkit actions that inject faults into the hub stack."""

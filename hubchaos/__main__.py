@@ -1,0 +1,3 @@
+from hubchaos.cli import main
+
+main()

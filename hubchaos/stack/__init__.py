@@ -1,0 +1,1 @@
+"""Drivers that start, observe and stop the hub stack (system under test)."""

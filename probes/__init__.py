@@ -1,0 +1,1 @@
+"""hubchaos.probes: Chaos Toolkit probes that measure the hub stack."""

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test package: real services on loopback only."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hubchaos.stack.postgres import PostgresCluster
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL 15 cluster for the whole test session."""
+    base = Path(tempfile.mkdtemp(prefix="hubchaos-pg-"))
+    cluster = PostgresCluster(base_dir=base, port=free_port(), max_connections=60)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
