@@ -1,0 +1,1 @@
+"""Chaos Toolkit controls shipped with hubchaos: safety, timeline and activity timeouts."""

@@ -1,0 +1,134 @@
+"""Safety control: however a run ends, leave the stack as we found it.
+
+Declared in an experiment as::
+
+    controls:
+      - name: hubchaos-safety
+        provider: {type: python, module: hubchaos.controls.safety}
+
+After the experiment (passed, deviated, failed, Ctrl-C or SIGTERM; chaoslib
+calls `after_experiment_control` in every case) it stops every flood this
+process started, removes every toxic it added, re-enables every proxy it
+disabled, and waits until no flood or probe connection is left in
+PostgreSQL. The outcome is written into the journal under `hubchaos_safety`.
+`cleanup_control` repeats the undo in case the experiment never reached its end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import psycopg
+
+from hubchaos.settings import setting
+
+__all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
+
+logger = logging.getLogger("hubchaos")
+
+# application_name prefixes of the connections hubchaos itself opens
+OWN_APPLICATION_PREFIX = "hubchaos-"
+RECOVERY_DEADLINE_S = 30.0
+
+_configuration: dict[str, Any] = {}
+_restored = False
+
+
+def configure_control(
+    configuration: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None
+) -> None:
+    global _restored
+    _configuration.clear()
+    _configuration.update(configuration or {})
+    _restored = False
+
+
+def after_experiment_control(
+    context: dict[str, Any], state: dict[str, Any], **kwargs: Any
+) -> None:
+    summary = restore(_configuration)
+    if isinstance(state, dict):
+        state["hubchaos_safety"] = summary
+
+
+def cleanup_control() -> None:
+    if not _restored:
+        restore(_configuration)
+
+
+def restore(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Undo every fault this process injected; return what was done and whether it held."""
+    global _restored
+    _restored = True
+    summary: dict[str, Any] = {"errors": []}
+    started = time.monotonic()
+    summary["floods_stopped"] = _stop_floods(summary)
+    summary["toxiproxy_undone"] = _undo_toxiproxy(summary)
+    summary["leftover_connections"] = _wait_for_own_connections_gone(configuration, summary)
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    summary["clean"] = not summary["errors"] and summary["leftover_connections"] == 0
+    level = logging.INFO if summary["clean"] else logging.ERROR
+    logger.log(level, "hubchaos safety: %s", _describe(summary))
+    return summary
+
+
+def _stop_floods(summary: dict[str, Any]) -> Any:
+    try:
+        from hubchaos.actions.flood import stop_floods
+
+        return stop_floods()
+    except Exception as exc:  # cleanup must go on whatever failed
+        summary["errors"].append(f"stopping floods: {exc}")
+        return None
+
+
+def _undo_toxiproxy(summary: dict[str, Any]) -> Any:
+    try:
+        from hubchaos.actions.toxiproxy import undo_all
+
+        return undo_all()
+    except Exception as exc:
+        summary["errors"].append(f"removing toxics: {exc}")
+        return None
+
+
+def _count_own_connections(dsn: str) -> int:
+    with psycopg.connect(dsn, connect_timeout=3, application_name="hubchaos-safety") as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name LIKE %s AND pid <> pg_backend_pid()",
+            (OWN_APPLICATION_PREFIX + "%",),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wait_for_own_connections_gone(
+    configuration: dict[str, Any] | None, summary: dict[str, Any]
+) -> int:
+    dsn = setting("hubchaos_db_dsn", configuration)
+    deadline = time.monotonic() + RECOVERY_DEADLINE_S
+    leftover = -1
+    while time.monotonic() < deadline:
+        try:
+            leftover = _count_own_connections(dsn)
+        except psycopg.Error as exc:
+            leftover = -1
+            last_error = str(exc).strip().splitlines()[0]
+        else:
+            if leftover == 0:
+                return 0
+        time.sleep(0.5)
+    if leftover < 0:
+        summary["errors"].append(f"could not check PostgreSQL connections: {last_error}")
+    return leftover
+
+
+def _describe(summary: dict[str, Any]) -> str:
+    if summary["clean"]:
+        return f"stack restored in {summary['seconds']}s"
+    problems = list(summary["errors"])
+    if summary["leftover_connections"] > 0:
+        problems.append(f"{summary['leftover_connections']} hubchaos connections still open")
+    return "; ".join(problems)

@@ -1,0 +1,29 @@
+"""Where activities and controls find the stack: configuration, then environment, then defaults.
+
+The defaults match `hubchaos up --env local`, so a plain `chaos run` works
+against a locally started stack without any configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULTS: dict[str, str] = {
+    "hubchaos_toxiproxy_url": "http://127.0.0.1:8474",
+    "hubchaos_app_url": "http://127.0.0.1:18000",
+    "hubchaos_db_dsn": "postgresql://hubchaos:hubchaos@127.0.0.1:15432/learninghub",
+    "hubchaos_prometheus_url": "http://127.0.0.1:19090",
+    "hubchaos_alertmanager_url": "http://127.0.0.1:19093",
+    "hubchaos_receiver_url": "http://127.0.0.1:19095",
+}
+
+
+def setting(key: str, configuration: dict[str, Any] | None = None) -> str:
+    """The value of `key` (e.g. "hubchaos_app_url") for this run."""
+    if configuration and configuration.get(key):
+        return str(configuration[key])
+    env_value = os.environ.get(key.upper())
+    if env_value:
+        return env_value
+    return DEFAULTS[key]
