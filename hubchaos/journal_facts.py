@@ -7,7 +7,7 @@ plus the timeline and safety controls' additions), never from assumptions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["AlertChange", "Facts", "facts_from_journal", "parse_time"]
@@ -21,9 +21,7 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:  # chaoslib writes naive UTC for activities
-        from datetime import timezone
-
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -47,9 +45,10 @@ class Facts:
 
     def first_firing(self, alert: str | None = None) -> datetime | None:
         for change in self.alert_changes:
-            if change.state == "firing" and (alert is None or change.alert == alert):
-                if self.fault_start is None or change.time >= self.fault_start:
-                    return change.time
+            wanted = change.state == "firing" and alert in (None, change.alert)
+            after_fault = self.fault_start is None or change.time >= self.fault_start
+            if wanted and after_fault:
+                return change.time
         return None
 
     def seconds_to_detect(self) -> float | None:

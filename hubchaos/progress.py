@@ -15,7 +15,7 @@ from chaoslib.run import RunEventHandler
 __all__ = ["ProgressLines"]
 
 
-class ProgressLines(RunEventHandler):  # type: ignore[misc]
+class ProgressLines(RunEventHandler):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self._t0 = time.monotonic()
@@ -24,7 +24,7 @@ class ProgressLines(RunEventHandler):  # type: ignore[misc]
         elapsed = time.monotonic() - self._t0
         print(f"  [{elapsed:6.1f}s] {text}", file=self.stream, flush=True)
 
-    def started(self, experiment: Any, journal: Any) -> None:  # type: ignore[override]
+    def started(self, experiment: Any, journal: Any) -> None:
         self._t0 = time.monotonic()
         self._line(f"experiment: {experiment.get('title', '?')}")
 

@@ -151,9 +151,7 @@ def _detection(facts: Facts) -> str:
     fired = sorted({c.alert for c in facts.alert_changes if c.state == "firing"})
     for alert in fired:
         first = facts.first_firing(alert)
-        delay = (
-            (first - facts.fault_start).total_seconds() if first and facts.fault_start else None
-        )
+        delay = (first - facts.fault_start).total_seconds() if first and facts.fault_start else None
         lines.append(f"- {alert} fired {_fmt_seconds(delay)} after the first fault")
     lines.append("")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""`hubchaos report JOURNAL --out DIR`: render a journal written by `hubchaos run` or `chaos run`."""
+"""`hubchaos report JOURNAL --out DIR`: render the journal of a `hubchaos run` or `chaos run`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ __all__ = ["report_command"]
 
 @click.command("report")
 @click.argument("journal", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the report files.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the report files.",
+)
 def report_command(journal: str, out_dir: str) -> None:
     """Render JOURNAL as a postmortem-shaped report in DIR."""
     path = Path(journal)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -20,21 +20,32 @@ __all__ = ["run_command"]
 
 @click.command("run")
 @click.argument("experiments", nargs=-1, required=True, metavar="EXPERIMENT...")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option(
-    "--report", "report_dir", type=click.Path(file_okay=False),
+    "--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here."
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
     help="Write journals and the report (Markdown + HTML) into this directory.",
 )
 @click.option(
-    "--state-dir", default=".hubchaos", show_default=True, type=click.Path(file_okay=False),
+    "--state-dir",
+    default=".hubchaos",
+    show_default=True,
+    type=click.Path(file_okay=False),
     help="Where the stack's state (stack.json) lives.",
 )
 @click.option(
-    "--profile", type=click.Choice(["fixed", "incident"]), default="fixed", show_default=True,
+    "--profile",
+    type=click.Choice(["fixed", "incident"]),
+    default="fixed",
+    show_default=True,
     help="Profile used if the stack has to be started first.",
 )
 @click.option(
-    "--no-start", is_flag=True,
+    "--no-start",
+    is_flag=True,
     help="Fail instead of starting the stack when it is not running.",
 )
 def run_command(
@@ -56,7 +67,7 @@ def run_command(
     stack = _running_stack(Path(state_dir), profile, no_start)
     export_stack_environment(stack)
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(report_dir) if report_dir else Path(state_dir) / "runs" / stamp
     runs: list[ExperimentRun] = []
     for path in experiments:

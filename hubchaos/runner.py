@@ -40,7 +40,9 @@ class ExperimentRun:
     seconds: float
 
 
-def run_experiment_file(path: str, out_dir: Path, event_handlers: list[Any] | None = None) -> ExperimentRun:
+def run_experiment_file(
+    path: str, out_dir: Path, event_handlers: list[Any] | None = None
+) -> ExperimentRun:
     """Validate, run and judge one experiment; its journal goes to `out_dir`."""
     experiment = load_valid_experiment(path)
     out_dir.mkdir(parents=True, exist_ok=True)

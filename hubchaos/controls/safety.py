@@ -45,9 +45,7 @@ def configure_control(
     _restored = False
 
 
-def after_experiment_control(
-    context: dict[str, Any], state: dict[str, Any], **kwargs: Any
-) -> None:
+def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **kwargs: Any) -> None:
     summary = restore(_configuration)
     if isinstance(state, dict):
         state["hubchaos_safety"] = summary

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,8 +29,8 @@ __all__ = [
     "after_activity_control",
     "after_experiment_control",
     "before_activity_control",
-    "configure_control",
     "cleanup_control",
+    "configure_control",
 ]
 
 # name in the sample -> PromQL
@@ -55,7 +55,7 @@ QUERY_TIMEOUT_S = 0.8
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Sampler:
@@ -152,9 +152,7 @@ def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs:
         )
 
 
-def after_experiment_control(
-    context: dict[str, Any], state: dict[str, Any], **kwargs: Any
-) -> None:
+def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **kwargs: Any) -> None:
     global _sampler
     if _sampler is None:
         return

@@ -78,4 +78,6 @@ def _raise_in_thread(thread_id: int | None, name: str, timeout: float) -> None:
         def __init__(self) -> None:
             super().__init__(f"activity '{name}' exceeded its timeout of {timeout:g}s")
 
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(_Expired))
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(_Expired)
+    )

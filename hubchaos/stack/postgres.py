@@ -78,6 +78,8 @@ class PostgresCluster:
     max_connections: int = 100
     superuser_reserved_connections: int = 3
     settings: dict[str, str] = field(default_factory=dict)
+    # Where the server log goes; default base_dir/postgres.log.
+    log_path: Path | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -85,7 +87,7 @@ class PostgresCluster:
 
     @property
     def log_file(self) -> Path:
-        return self.base_dir / "postgres.log"
+        return self.log_path if self.log_path is not None else self.base_dir / "postgres.log"
 
     def dsn(self, dbname: str = "postgres", application_name: str = "hubchaos") -> str:
         return (
@@ -108,11 +110,16 @@ class PostgresCluster:
         result = subprocess.run(
             [
                 find_pg_bin("initdb"),
-                "-D", str(self.data_dir),
-                "-U", SUPERUSER,
-                "--pwfile", str(pwfile),
-                "--auth", "scram-sha-256",
-                "--encoding", "UTF8",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
+                "--auth",
+                "scram-sha-256",
+                "--encoding",
+                "UTF8",
                 "--no-instructions",
             ],
             preexec_fn=demote,
@@ -141,7 +148,7 @@ class PostgresCluster:
         }
         text = "".join(f"{key} = {value}\n" for key, value in lines.items())
         (self.data_dir / "postgresql.auto.conf").write_text(text)
-        demote, uid, gid = _run_as()
+        _, uid, gid = _run_as()
         if uid is not None and gid is not None:
             os.chown(self.data_dir / "postgresql.auto.conf", uid, gid)
 
@@ -149,15 +156,20 @@ class PostgresCluster:
         self.initdb()
         self._write_config()
         demote, uid, gid = _run_as()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.touch()
         if uid is not None and gid is not None:
             os.chown(self.log_file, uid, gid)
         result = subprocess.run(
             [
                 find_pg_bin("pg_ctl"),
-                "-D", str(self.data_dir),
-                "-l", str(self.log_file),
-                "-w", "-t", str(int(timeout)),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                str(int(timeout)),
                 "start",
             ],
             preexec_fn=demote,
@@ -181,8 +193,17 @@ class PostgresCluster:
             return
         demote, _, _ = _run_as()
         subprocess.run(
-            [find_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w",
-             "-t", str(int(timeout)), "stop"],
+            [
+                find_pg_bin("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "stop",
+            ],
             preexec_fn=demote,
             capture_output=True,
             check=False,

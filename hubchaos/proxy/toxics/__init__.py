@@ -1,1 +1,1 @@
-
+"""Toxics: one module per type, collected by name in `registry`."""

@@ -1,0 +1,183 @@
+"""`hubchaos up`, `hubchaos status`, `hubchaos down`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from hubchaos.errors import UserError
+from hubchaos.stack.local import DEFAULT_REPLICAS, DEFAULT_STATE_DIR, LocalStack
+from hubchaos.stack.ports import PORT_OFFSET_ENV
+from hubchaos.stack.state import StackState
+
+STATE_DIR_HELP = "State directory of the stack (stack.json, logs, database)."
+OFFSET_HELP = (
+    f"Shift every port of the stack by N (default ${PORT_OFFSET_ENV} or 0), "
+    "e.g. to run a second stack beside yours."
+)
+
+
+def _echo_progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@click.command("up")
+@click.option(
+    "--env",
+    "env_name",
+    type=click.Choice(["local", "docker"]),
+    default="local",
+    show_default=True,
+    help="Where the stack runs: local processes or Docker Compose.",
+)
+@click.option(
+    "--profile",
+    default="fixed",
+    show_default=True,
+    metavar="fixed|incident",
+    help="Pool settings: 'fixed' (post-incident, inside the connection budget) or "
+    "'incident' (the 2024-01-15 misconfiguration).",
+)
+@click.option(
+    "--replicas",
+    type=int,
+    default=DEFAULT_REPLICAS,
+    show_default=True,
+    help="Number of learninghub app replicas (ports 18001, 18002, ...).",
+)
+@click.option(
+    "--toxiproxy",
+    default="auto",
+    show_default=True,
+    metavar="auto|embedded|PATH",
+    help="Fault proxy: a real toxiproxy-server from PATH if there is one (auto), the "
+    "embedded server, or the path of a toxiproxy-server binary.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help=STATE_DIR_HELP,
+)
+@click.option("--port-offset", type=int, default=None, metavar="N", help=OFFSET_HELP)
+def up_command(
+    env_name: str, profile: str, replicas: int, toxiproxy: str, state_dir: Path,
+    port_offset: int | None,
+) -> None:  # fmt: skip
+    """Start the hub stack and wait until every part is healthy.
+
+    Runs PostgreSQL, the Toxiproxy-compatible fault proxy (proxies hub_db and
+    hub_web), the learninghub replicas, the postgres exporter, Prometheus,
+    Alertmanager and a webhook receiver on 127.0.0.1, prints the endpoints and
+    writes them to STATE_DIR/stack.json. A part that fails to start is named
+    with its log file, and everything already started is stopped again.
+    """
+    if env_name == "docker":
+        raise UserError("--env docker is not available yet: use --env local (the default)")
+    stack = LocalStack(state_dir, port_offset=port_offset, progress=_echo_progress)
+    state = stack.up(profile=profile, replicas=replicas, toxiproxy=toxiproxy)
+    _print_endpoints(state)
+
+
+@click.command("status")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help=STATE_DIR_HELP,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status_command(state_dir: Path, as_json: bool) -> None:
+    """Show each part of the stack as healthy, running (unhealthy) or down.
+
+    Exit status: 0 when every part is healthy, 1 otherwise (including when no
+    stack is running).
+    """
+    status = LocalStack(state_dir, progress=_echo_progress).status()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "healthy": status.healthy,
+                    "profile": status.state.profile if status.state else None,
+                    "parts": [part.__dict__ for part in status.parts],
+                },
+                indent=2,
+            )
+        )
+    elif status.state is None and not status.parts:
+        click.echo(f"no stack is running from {state_dir} (start one with `hubchaos up`)")
+    else:
+        if status.state is not None:
+            click.echo(
+                f"profile {status.state.profile}, {status.state.replicas} replicas, "
+                f"started {status.state.started_at}"
+            )
+        width = max(len(part.name) for part in status.parts)
+        for part in status.parts:
+            pid = f" pid {part.pid}" if part.pid else ""
+            detail = f"  ({part.detail})" if part.detail else ""
+            click.echo(f"{part.name:<{width}}  {part.state:<7}  {part.endpoint}{pid}{detail}")
+    sys.exit(0 if status.healthy else 1)
+
+
+@click.command("down")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help=STATE_DIR_HELP,
+)
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete the state directory, database included (the next `up` starts cold).",
+)
+def down_command(state_dir: Path, purge: bool) -> None:
+    """Stop every part of the stack, leaving no process or port behind.
+
+    Works after an `up` that crashed halfway too: every process was recorded
+    when it was spawned. Without --purge the database is kept so the next
+    `up` is fast.
+    """
+    report = LocalStack(state_dir, progress=_echo_progress).down(purge=purge)
+    if report.stopped:
+        click.echo(f"stopped: {', '.join(report.stopped)}")
+    else:
+        click.echo("nothing was running")
+    if report.purged:
+        click.echo(f"deleted {state_dir}")
+    if report.busy_ports:
+        busy = ", ".join(f"{port} ({part})" for port, part in sorted(report.busy_ports.items()))
+        click.echo(f"warning: ports still in use by other processes: {busy}", err=True)
+        sys.exit(1)
+
+
+def _print_endpoints(state: StackState) -> None:
+    rows = [
+        ("app (hub_web proxy)", state.app_url),
+        *[(f"app-{i}", u) for i, u in enumerate(state.app_replica_urls, start=1)],
+        ("toxiproxy API", state.toxiproxy_url),
+        ("database (direct)", state.db_dsn),
+        ("database (app, via hub_db)", state.app_db_dsn),
+        ("prometheus", state.prometheus_url),
+        ("alertmanager", state.alertmanager_url),
+        ("webhook receiver", state.receiver_url),
+        ("postgres exporter", state.exporter_url),
+    ]
+    width = max(len(name) for name, _ in rows)
+    budget = state.budget
+    click.echo(
+        f"hub stack is up: profile {state.profile}, {state.replicas} replicas x pool max "
+        f"{budget.get('pool_max_per_replica')} = {budget.get('app_connections_max')} "
+        f"(app budget {budget.get('app_budget')})"
+    )
+    for name, value in rows:
+        click.echo(f"  {name:<{width}}  {value}")
+    click.echo(f"  {'state':<{width}}  {Path(state.state_dir) / 'stack.json'}")

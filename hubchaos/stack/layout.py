@@ -1,0 +1,43 @@
+"""Where everything of one local stack lives inside its state directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def postgres(self) -> Path:
+        """PostgresCluster base dir; survives `down` (not `down --purge`)."""
+        return self.root / "postgres"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.root / "pids"
+
+    @property
+    def prometheus(self) -> Path:
+        return self.root / "prometheus"
+
+    @property
+    def alertmanager(self) -> Path:
+        return self.root / "alertmanager"
+
+    @property
+    def receiver(self) -> Path:
+        return self.root / "receiver"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "lock"
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"

@@ -1,0 +1,81 @@
+"""Waiting for a part of the stack to become healthy, with a deadline.
+
+A check returns None when the part is healthy, else a short reason ("HTTP 503",
+"connection refused") that ends up in the StackError if the deadline passes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from hubchaos.errors import StackError
+from hubchaos.stack.processes import ProcessRecord, is_ours, tail
+
+Check = Callable[[], str | None]
+Progress = Callable[[str], None]
+
+HTTP_TIMEOUT_S = 2.0
+NOTE_EVERY_S = 5.0  # a slow part still says what it is waiting for
+
+
+def http_check(url: str, expect_text: str | None = None) -> Check:
+    """Healthy when GET url answers 200 (and the body contains `expect_text`)."""
+
+    def check() -> str | None:
+        try:
+            response = httpx.get(url, timeout=HTTP_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            return f"GET {url} failed: {type(exc).__name__}"
+        if response.status_code != 200:
+            return f"GET {url} answered HTTP {response.status_code}"
+        if expect_text is not None and expect_text not in response.text:
+            return f"GET {url} does not show '{expect_text}' yet"
+        return None
+
+    return check
+
+
+def wait_ready(
+    part: str,
+    check: Check,
+    deadline_s: float,
+    progress: Progress,
+    record: ProcessRecord | None = None,
+    log_file: Path | str | None = None,
+    started_at: float | None = None,
+) -> float:
+    """Poll `check` until healthy; return seconds since `started_at`.
+
+    Raises StackError(part, reason, log) when the deadline passes or the
+    process exits first (then the reason quotes the end of its log).
+    """
+    started = started_at if started_at is not None else time.monotonic()
+    log = log_file if log_file is not None else (record.log_file if record else None)
+    deadline = time.monotonic() + deadline_s
+    next_note = time.monotonic() + NOTE_EVERY_S
+    reason = "not checked yet"
+    delay = 0.05
+    while True:
+        if record is not None and not is_ours(record):
+            last = tail(log) if log else ""
+            raise StackError(part, f"exited during startup{': ' + last if last else ''}", _s(log))
+        reason = check() or ""
+        if not reason:
+            elapsed = time.monotonic() - started
+            progress(f"waiting for {part} ... ready in {elapsed:.1f}s")
+            return elapsed
+        if time.monotonic() >= deadline:
+            raise StackError(part, f"not healthy after {deadline_s:g}s: {reason}", _s(log))
+        if time.monotonic() >= next_note:
+            progress(f"waiting for {part} ... ({time.monotonic() - started:.0f}s: {reason})")
+            next_note += NOTE_EVERY_S
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _s(path: Path | str | None) -> str | None:
+    return str(path) if path is not None else None

@@ -1,0 +1,99 @@
+"""`.hubchaos/stack.json`: where a running stack's endpoints are written down.
+
+Other commands (`status`, `down`, `hubchaos run`) and experiments read it; the
+HUBCHAOS_* names of `experiment_env()` are the configuration keys experiments use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hubchaos.errors import UserError
+
+STATE_FILE = "stack.json"
+
+
+@dataclass
+class StackState:
+    """Everything about one running local stack, as written to stack.json."""
+
+    state_dir: str
+    profile: str
+    replicas: int
+    toxiproxy_url: str
+    app_url: str  # through the hub_web proxy
+    app_replica_urls: list[str]
+    db_dsn: str  # direct to PostgreSQL, superuser: for observation
+    app_db_dsn: str  # what the app uses: through the hub_db proxy
+    observer_dsn: str  # direct, non-superuser (pg_monitor): refused like the app when full
+    prometheus_url: str
+    alertmanager_url: str
+    receiver_url: str
+    exporter_url: str
+    ports: dict[str, int]
+    budget: dict[str, Any]
+    toxiproxy: dict[str, str]  # kind (embedded|binary), binary/argv
+    pids: dict[str, int]
+    processes: dict[str, dict[str, Any]]  # name -> pid, argv, log_file (as in pids/NAME.json)
+    logs: dict[str, str]
+    started_at: str
+    env: str = "local"
+    port_offset: int = 0
+    proxies: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def experiment_env(self) -> dict[str, str]:
+        """The Chaos Toolkit configuration keys (DESIGN §4) pointing at this stack."""
+        return {
+            "HUBCHAOS_TOXIPROXY_URL": self.toxiproxy_url,
+            "HUBCHAOS_APP_URL": self.app_url,
+            "HUBCHAOS_DB_DSN": self.db_dsn,
+            "HUBCHAOS_PROMETHEUS_URL": self.prometheus_url,
+            "HUBCHAOS_ALERTMANAGER_URL": self.alertmanager_url,
+            "HUBCHAOS_RECEIVER_URL": self.receiver_url,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["experiment_env"] = self.experiment_env()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StackState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def state_path(state_dir: Path) -> Path:
+    return state_dir / STATE_FILE
+
+
+def write_state(state_dir: Path, state: StackState) -> Path:
+    """Write atomically so a reader never sees half a file."""
+    path = state_path(state_dir)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_state(state_dir: Path) -> StackState | None:
+    """The recorded stack, or None when there is none."""
+    path = state_path(state_dir)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} is unreadable ({exc}): run `hubchaos down` to clean up") from exc
+    try:
+        return StackState.from_dict(data)
+    except TypeError as exc:
+        raise UserError(f"{path} is incomplete ({exc}): run `hubchaos down` to clean up") from exc
+
+
+def remove_state(state_dir: Path) -> None:
+    state_path(state_dir).unlink(missing_ok=True)
