@@ -95,13 +95,18 @@ def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, s
     from hubchaos.stack.local import LocalStack
 
     stack = LocalStack(state_dir)
+    # stack actions (switch profile, scale, restart) find the driver through these
+    driver_env = {
+        "HUBCHAOS_STATE_DIR": str(stack.state_dir),
+        "HUBCHAOS_PORT_OFFSET": str(stack.port_offset),
+    }
     status = stack.status()
     if status.healthy and status.state is not None:
-        return status.state.experiment_env()
+        return {**status.state.experiment_env(), **driver_env}
     if no_start:
         raise UserError(f"no healthy stack in {state_dir}: start it with `hubchaos up`")
     click.echo(f"hubchaos: starting the local stack (profile {profile})", err=True)
-    return stack.up(profile=profile).experiment_env()
+    return {**stack.up(profile=profile).experiment_env(), **driver_env}
 
 
 def overall_code(codes: list[int]) -> int:

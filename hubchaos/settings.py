@@ -13,6 +13,12 @@ DEFAULTS: dict[str, str] = {
     "hubchaos_toxiproxy_url": "http://127.0.0.1:8474",
     "hubchaos_app_url": "http://127.0.0.1:18000",
     "hubchaos_db_dsn": "postgresql://hubchaos:hubchaos@127.0.0.1:15432/learninghub",
+    # a non-superuser: refused like any other client when PostgreSQL is full
+    "hubchaos_observer_dsn": (
+        "postgresql://hubchaos_observer:hubchaos_observer@127.0.0.1:15432/learninghub"
+    ),
+    # the faithful flood logs in like the app did: its role, through the hub_db proxy
+    "hubchaos_flood_dsn": "postgresql://learninghub:learninghub@127.0.0.1:15433/learninghub",
     "hubchaos_prometheus_url": "http://127.0.0.1:19090",
     "hubchaos_alertmanager_url": "http://127.0.0.1:19093",
     "hubchaos_receiver_url": "http://127.0.0.1:19095",

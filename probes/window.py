@@ -68,8 +68,10 @@ def peak_since_fault(
     """The highest value `query` reached since the first fault of this run.
 
     Returns ``{"query", "peak", "at_seconds" (after the window start),
-    "window_seconds", "since_fault", "points"}``; `peak` is null when the
-    query had no data in the window (e.g. no traffic yet).
+    "window_seconds", "since_fault", "points", "no_data"}``. A window without
+    data (a latency quantile with no traffic at all) has `peak` 0 and
+    `no_data` true: nothing was slow because nothing ran, and a range
+    tolerance needs a number.
     """
     start, since_fault = _window_start(lookback_seconds)
     end = time.time()
@@ -77,11 +79,12 @@ def peak_since_fault(
     peak = max(points, key=lambda point: point[1]) if points else None
     return {
         "query": query,
-        "peak": None if peak is None else round(peak[1], 6),
+        "peak": 0.0 if peak is None else round(peak[1], 6),
         "at_seconds": None if peak is None else round(peak[0] - start, 1),
         "window_seconds": round(end - start, 1),
         "since_fault": since_fault,
         "points": len(points),
+        "no_data": peak is None,
     }
 
 

@@ -1,0 +1,35 @@
+"""`chaos discover hubchaos`: list every action and probe this package ships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ACTION_MODULES", "PROBE_MODULES", "discover"]
+
+ACTION_MODULES = ("hubchaos.actions.toxiproxy", "hubchaos.actions.flood", "hubchaos.actions.stack")
+PROBE_MODULES = (
+    "hubchaos.probes.pool",
+    "hubchaos.probes.postgres",
+    "hubchaos.probes.http",
+    "hubchaos.probes.alerts",
+    "hubchaos.probes.prometheus",
+    "hubchaos.probes.window",
+)
+
+
+def discover(discover_system: bool = True) -> dict[str, Any]:
+    """The Chaos Toolkit discovery document of hubchaos's activities."""
+    from chaoslib.discovery.discover import (
+        discover_actions,
+        discover_probes,
+        initialize_discovery_result,
+    )
+
+    from hubchaos import __version__
+
+    discovery: dict[str, Any] = initialize_discovery_result("hubchaos", __version__, "hubchaos")
+    for module in ACTION_MODULES:
+        discovery["activities"].extend(discover_actions(module))
+    for module in PROBE_MODULES:
+        discovery["activities"].extend(discover_probes(module))
+    return discovery

@@ -1,0 +1,46 @@
+"""The incident replay tells the post-incident stack from the 2024-01-15 one."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.experiments.conftest import HubStack
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+EXPERIMENT = "incident-replay.yaml"
+
+
+def _after_probe(journal: dict, name: str) -> dict:
+    probes = journal["steady_states"]["after"]["probes"]
+    return next(p for p in probes if p["activity"]["name"] == name)
+
+
+def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
+    hub_stack.use_profile("fixed")
+    outcome = hub_stack.run(EXPERIMENT)
+    assert outcome.code == 0, outcome.explain()
+    budget = _after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
+    assert budget["output"]["since_fault"] is True
+    assert budget["output"]["peak"] < 57
+    alert = _after_probe(outcome.journal, "pool-wait-alert-fired-within-30s")["output"]
+    assert alert["fired"] is True and alert["seconds_to_fire"] <= 30
+    flood = next(
+        r for r in outcome.journal["run"] if r["activity"]["name"] == "flood-database-logins"
+    )
+    # the role's connection limit, not luck, is what held the flood back
+    refusals = flood["output"]["refusals"]
+    assert any(
+        r["message"] == 'too many connections for role "learninghub"' for r in refusals
+    ), flood["output"]
+    assert outcome.journal["hubchaos_safety"]["clean"] is True
+
+
+def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
+    hub_stack.use_profile("incident")
+    outcome = hub_stack.run(EXPERIMENT)
+    assert outcome.code == 1, outcome.explain()
+    assert "postgres-connections-stayed-inside-the-budget" in outcome.stderr
+    budget = _after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
+    assert budget["output"]["peak"] >= 57
+    assert outcome.journal["hubchaos_safety"]["clean"] is True
