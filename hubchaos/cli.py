@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "down": "hubchaos.stack.cli:down_command",
     "run": "hubchaos.run_cli:run_command",
     "report": "hubchaos.report_cli:report_command",
+    "gameday": "hubchaos.gameday.cli:gameday_command",
 }
 
 

@@ -1,191 +1,145 @@
 """The run report in the postmortem shape the team already reads.
 
-Summary, impact in numbers, timeline, hypothesis results against their
-tolerances, time to detect and to recover, what deviated with the runbook
-links of the alerts that fired, and whether the stack was restored. Written
-as Markdown; secrets are redacted before anything is rendered.
+Summary and impact in numbers, timeline, graphs, hypothesis results against
+their tolerances, time to detect and to recover, what deviated with the
+runbook links of the alerts that fired, the resilience score and whether the
+stack was restored. `write_report` writes it as Markdown (plots as SVG files
+next to it) and as one self-contained HTML file. Secrets are redacted from
+the journal before anything is computed from it.
 """
 
 from __future__ import annotations
 
-import json
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hubchaos.journal_facts import Facts, facts_from_journal, parse_time
+from hubchaos.journal_facts import facts_from_journal
+from hubchaos.plots import Plot, render_plots
 from hubchaos.redact import redact
-from hubchaos.verdict import Verdict, verdict_from_journal
+from hubchaos.report_content import build_document
+from hubchaos.report_doc import (
+    Block,
+    BulletList,
+    Document,
+    Figure,
+    Line,
+    Paragraph,
+    Section,
+    Span,
+    Table,
+)
+from hubchaos.report_html import render_html
+from hubchaos.score import score_run
+from hubchaos.verdict import verdict_from_journal
 
-__all__ = ["render_markdown", "write_report"]
-
-VALUE_CHARS = 160
+__all__ = ["prepare_report", "render_markdown", "write_report"]
 
 
 def write_report(journal: dict[str, Any], out_dir: Path, stem: str = "report") -> list[Path]:
-    """Write `<stem>.md` into `out_dir`; return the files written."""
+    """Write `<stem>.md`, `<stem>.html` and the plots `<stem>-<plot>.svg` into `out_dir`;
+    return the files written."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    document, plots = prepare_report(journal)
+    plot_files: dict[str, str] = {}
+    written: list[Path] = []
+    for plot in plots:
+        path = out_dir / f"{stem}-{plot.name}.svg"
+        path.write_bytes(plot.svg)
+        plot_files[plot.name] = path.name
     markdown = out_dir / f"{stem}.md"
-    markdown.write_text(render_markdown(journal))
-    return [markdown]
+    markdown.write_text(markdown_from_document(document, plot_files))
+    html = out_dir / f"{stem}.html"
+    html.write_text(render_html(document, plots))
+    written += [markdown, html]
+    written += [out_dir / name for name in plot_files.values()]
+    return written
 
 
-def _fmt_seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} s"
-
-
-def _fmt(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
-
-
-def _clock(value: Any) -> str:
-    when = parse_time(value) if isinstance(value, str) else value
-    return when.strftime("%H:%M:%S") if when else "?"
-
-
-def render_markdown(journal: dict[str, Any]) -> str:
+def prepare_report(journal: dict[str, Any]) -> tuple[Document, list[Plot]]:
+    """The report's document and plots, computed from the redacted journal."""
     journal = redact(journal)
-    verdict = verdict_from_journal(journal)
     facts = facts_from_journal(journal)
-    experiment = journal.get("experiment") or {}
-    parts = [
-        f"# {experiment.get('title', 'Experiment')}: {verdict.status_word}",
-        "",
-        _summary(journal, verdict, facts),
-        _timeline(journal, facts),
-        _hypothesis(journal),
-        _detection(facts),
-        _deviations(verdict, facts),
-        _safety(journal),
-    ]
+    plots = render_plots(facts)
+    verdict = verdict_from_journal(journal)
+    return build_document(journal, verdict, facts, score_run(journal), plots), plots
+
+
+def render_markdown(journal: dict[str, Any], plot_files: Mapping[str, str] | None = None) -> str:
+    """The report as Markdown; plots are linked when `plot_files` maps their names to files."""
+    document, _ = prepare_report(journal)
+    return markdown_from_document(document, plot_files or {})
+
+
+# --------------------------------------------------------------------------- Markdown
+
+_WHITESPACE = re.compile(r"\s+")
+_ESCAPED = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
+
+
+def markdown_from_document(document: Document, plot_files: Mapping[str, str]) -> str:
+    parts = [f"# {_text(document.title)}: {document.status}", ""]
+    for section in document.sections:
+        parts += _section(section, 2, plot_files)
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _summary(journal: dict[str, Any], verdict: Verdict, facts: Facts) -> str:
-    duration = journal.get("duration")
-    lines = [
-        "## Summary",
-        "",
-        f"- **Verdict:** {verdict.summary_line} (exit code {verdict.code})",
-        f"- **Started:** {journal.get('start', '?')}; **duration:** "
-        f"{_fmt_seconds(duration if isinstance(duration, int | float) else None)}",
-        f"- **Hypothesis:** {(journal.get('experiment') or {}).get('description', '').strip()}",
-        "",
-        "### Impact in numbers",
-        "",
-        "| measure | peak during the run |",
-        "|---|---|",
-    ]
-    for label, key in (
-        ("app pool connections in use", "pool_used"),
-        ("requests waiting for a connection", "pool_pending"),
-        ("PostgreSQL connections", "db_connections"),
-        ("p95 request latency (s)", "p95_latency_seconds"),
-        ("share of 5xx responses", "error_rate"),
-    ):
-        peak = facts.peak(key)
-        lines.append(f"| {label} | {'n/a' if peak is None else f'{peak:g}'} |")
-    limit = facts.peak("db_max_connections")
-    if limit is not None:
-        lines.append(f"| PostgreSQL max_connections | {limit:g} |")
-    lines.append("")
-    return "\n".join(lines)
+def _section(section: Section, level: int, plot_files: Mapping[str, str]) -> list[str]:
+    parts = ["#" * level + " " + _text(section.title), ""]
+    for block in section.blocks:
+        parts += [*_block(block, plot_files), ""]
+    for subsection in section.subsections:
+        parts += _section(subsection, level + 1, plot_files)
+    return parts
 
 
-def _timeline(journal: dict[str, Any], facts: Facts) -> str:
-    rows: list[tuple[Any, str]] = []
-    for run in journal.get("run") or []:
-        activity = run.get("activity", {})
-        kind = activity.get("type", "activity")
-        rows.append((parse_time(run.get("start")), f"{kind} **{activity.get('name')}** started"))
-        rows.append(
-            (parse_time(run.get("end")), f"{kind} **{activity.get('name')}** {run.get('status')}")
-        )
-    for change in facts.alert_changes:
-        rows.append((change.time, f"alert **{change.alert}** {change.state}"))
-    for run in journal.get("rollbacks") or []:
-        name = run.get("activity", {}).get("name")
-        rows.append((parse_time(run.get("end")), f"rollback **{name}** {run.get('status')}"))
-    rows = [(when, text) for when, text in rows if when is not None]
-    rows.sort(key=lambda row: row[0])
-    lines = ["## Timeline", "", "| time (UTC) | event |", "|---|---|"]
-    lines += [f"| {_clock(when)} | {text} |" for when, text in rows]
-    if not rows:
-        lines.append("| | no events recorded |")
-    lines.append("")
-    return "\n".join(lines)
+def _block(block: Block, plot_files: Mapping[str, str]) -> list[str]:
+    if isinstance(block, Paragraph):
+        return [_line(block.line)]
+    if isinstance(block, BulletList):
+        return [f"- {_line(item)}" for item in block.items]
+    if isinstance(block, Table):
+        rows = [
+            "| " + " | ".join(_text(h) for h in block.header) + " |",
+            "|" + "---|" * len(block.header),
+        ]
+        rows += ["| " + " | ".join(_line(cell, True) for cell in row) + " |" for row in block.rows]
+        return rows
+    if isinstance(block, Figure):
+        return _figure(block, plot_files)
+    raise TypeError(f"unknown block {type(block).__name__}")
 
 
-def _hypothesis(journal: dict[str, Any]) -> str:
-    lines = [
-        "## Hypothesis results",
-        "",
-        "| phase | probe | tolerance | measured | met |",
-        "|---|---|---|---|---|",
-    ]
-    states = journal.get("steady_states") or {}
-    for phase in ("before", "after"):
-        state = states.get(phase) or {}
-        for probe in state.get("probes") or []:
-            activity = probe.get("activity", {})
-            met = probe.get("tolerance_met")
-            mark = "yes" if met else ("no" if met is False else "not judged")
-            lines.append(
-                f"| {phase} | {activity.get('name')} | {_fmt(activity.get('tolerance'))} | "
-                f"{_fmt(probe.get('output'))} | {mark} |"
-            )
-    lines.append("")
-    return "\n".join(lines)
+def _figure(figure: Figure, plot_files: Mapping[str, str]) -> list[str]:
+    file = plot_files.get(figure.name)
+    if file is None:
+        return [f"- **{_text(figure.title)}**: {_text(figure.description)} (a graph in the HTML)"]
+    return [f"![{_text(figure.title)}]({_href(file)})", "", f"*{_text(figure.description)}*"]
 
 
-def _detection(facts: Facts) -> str:
-    lines = [
-        "## Detection and recovery",
-        "",
-        f"- **Time to detect** (first fault injected to first alert firing): "
-        f"{_fmt_seconds(facts.seconds_to_detect())}",
-        f"- **Time to recover** (last fault removed to no alert firing and no request "
-        f"waiting): {_fmt_seconds(facts.seconds_to_recover())}",
-    ]
-    fired = sorted({c.alert for c in facts.alert_changes if c.state == "firing"})
-    for alert in fired:
-        first = facts.first_firing(alert)
-        delay = (first - facts.fault_start).total_seconds() if first and facts.fault_start else None
-        lines.append(f"- {alert} fired {_fmt_seconds(delay)} after the first fault")
-    lines.append("")
-    return "\n".join(lines)
+def _text(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).translate(_ESCAPED)
 
 
-def _deviations(verdict: Verdict, facts: Facts) -> str:
-    lines = ["## What deviated", ""]
-    if not verdict.deviations and not verdict.errors:
-        lines.append("Nothing: every probe met its tolerance.")
-    for deviation in verdict.deviations:
-        lines.append(
-            f"- probe **{deviation['probe']}** ({deviation['phase']}): measured "
-            f"`{_fmt(deviation['value'])}`, tolerance `{_fmt(deviation['tolerance'])}`"
-        )
-    for error in verdict.errors:
-        lines.append(f"- could not run **{error['activity']}**: {_fmt(error['error'])}")
-    fired = sorted({c.alert for c in facts.alert_changes if c.state == "firing"})
-    if fired:
-        lines += ["", "Runbooks of the alerts that fired:", ""]
-        for alert in fired:
-            lines.append(f"- {alert}: {facts.runbooks.get(alert, 'no runbook annotation')}")
-    lines.append("")
-    return "\n".join(lines)
+def _href(href: str) -> str:
+    return href.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
-def _safety(journal: dict[str, Any]) -> str:
-    safety = journal.get("hubchaos_safety")
-    if not safety:
-        return "## Clean-up\n\nThe safety control was not part of this run.\n"
-    state = "restored" if safety.get("clean") else "NOT fully restored"
-    return (
-        "## Clean-up\n\n"
-        f"Stack {state} in {_fmt_seconds(safety.get('seconds'))}: toxics removed "
-        f"`{_fmt(safety.get('toxiproxy_undone'))}`, floods stopped "
-        f"`{_fmt(safety.get('floods_stopped'))}`, hubchaos connections left: "
-        f"{safety.get('leftover_connections')}.\n"
-    )
+def _line(spans: Line, in_table: bool = False) -> str:
+    return "".join(_span(span, in_table) for span in spans)
+
+
+def _span(span: Span, in_table: bool) -> str:
+    if span.href is not None:
+        return f"[{_text(span.text)}]({_href(span.href)})"
+    if span.style == "code":
+        text = _WHITESPACE.sub(" ", span.text).replace("`", "'")
+        return f"`{text.replace('|', chr(92) + '|') if in_table else text}`" if text else ""
+    if span.style in ("strong", "bad") and span.text.strip():
+        # emphasis markers must touch the text: `**x **` is not bold
+        text = span.text
+        head, tail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
+        return f"{_text(head)}**{_text(text.strip())}**{_text(tail)}"
+    return _text(span.text)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
-from hubchaos.errors import UserError
+from hubchaos.display import run_display, wants_live_view
+from hubchaos.errors import HubchaosError, UserError
 from hubchaos.experiments import load_valid_experiment
-from hubchaos.junit import ExperimentResult, write_junit
-from hubchaos.progress import ProgressLines
+from hubchaos.junit import SKIPPED, ExperimentResult, write_junit
 from hubchaos.runner import ExperimentRun, export_stack_environment, run_experiment_file
-from hubchaos.verdict import ExitCode
+from hubchaos.settings import setting
+from hubchaos.verdict import ExitCode, invalid_verdict
 
 __all__ = ["run_command"]
 
@@ -48,6 +49,13 @@ __all__ = ["run_command"]
     is_flag=True,
     help="Fail instead of starting the stack when it is not running.",
 )
+@click.option(
+    "--live/--plain",
+    "live",
+    default=None,
+    help="Live view (a panel with phase, pool, database, latency and alerts) or plain "
+    "lines with a status line every 5 s. Default: live on a terminal, plain otherwise.",
+)
 def run_command(
     experiments: tuple[str, ...],
     junit_path: str | None,
@@ -55,6 +63,7 @@ def run_command(
     state_dir: str,
     profile: str,
     no_start: bool,
+    live: bool | None,
 ) -> None:
     """Run EXPERIMENT files against the running stack (starting it first if needed).
 
@@ -62,17 +71,30 @@ def run_command(
     state not met before the method, 4 an injection or probe could not run,
     5 interrupted.
     """
-    for path in experiments:  # every file is checked before anything runs
-        load_valid_experiment(path)
-    stack = _running_stack(Path(state_dir), profile, no_start)
+    started = datetime.now(UTC)
+    _validate_all(experiments, junit_path, started)
+    try:
+        stack = _running_stack(Path(state_dir), profile, no_start)
+    except HubchaosError as exc:
+        # CI still gets one testcase per experiment, saying why none ran
+        if junit_path:
+            reason = f"error: the stack is not available: {exc}"
+            not_run = [_not_run(path, int(ExitCode.ERROR), reason) for path in experiments]
+            write_junit(not_run, junit_path, started)
+        raise
     export_stack_environment(stack)
+    show_live = wants_live_view(live)
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(report_dir) if report_dir else Path(state_dir) / "runs" / stamp
     runs: list[ExperimentRun] = []
-    for path in experiments:
+    for index, path in enumerate(experiments, start=1):
         click.echo(f"hubchaos: running {path}", err=True)
-        run = run_experiment_file(path, out_dir, event_handlers=[ProgressLines()])
+        position = f"{index}/{len(experiments)}" if len(experiments) > 1 else ""
+        with run_display(
+            show_live, setting("hubchaos_prometheus_url"), position=position
+        ) as handlers:
+            run = run_experiment_file(path, out_dir, event_handlers=handlers)
         runs.append(run)
         click.echo(f"hubchaos: {path}: {run.verdict.summary_line}", err=True)
         click.echo(f"hubchaos: journal: {run.journal_path}", err=True)
@@ -80,7 +102,12 @@ def run_command(
             break
 
     if junit_path:
-        write_junit([_result(run) for run in runs], junit_path)
+        results = [_result(run) for run in runs]
+        results += [
+            _not_run(path, SKIPPED, "not run: the run was interrupted before it")
+            for path in experiments[len(runs) :]
+        ]
+        write_junit(results, junit_path, started)
         click.echo(f"hubchaos: JUnit: {junit_path}", err=True)
     if report_dir:
         from hubchaos.report import write_report
@@ -91,22 +118,45 @@ def run_command(
     sys.exit(overall_code([run.verdict.code for run in runs]))
 
 
+def _validate_all(experiments: tuple[str, ...], junit_path: str | None, started: datetime) -> None:
+    """Every file is checked before anything runs; the first problem stops the run (exit 2)."""
+    problems: dict[str, UserError] = {}
+    for path in experiments:
+        try:
+            load_valid_experiment(path)
+        except UserError as exc:
+            problems[path] = exc
+    if not problems:
+        return
+    if junit_path:
+        first = next(iter(problems))
+        write_junit(
+            [
+                _not_run(
+                    path, int(ExitCode.INVALID), invalid_verdict(str(problems[path])).summary_line
+                )
+                if path in problems
+                else _not_run(path, SKIPPED, f"not run: {first} is invalid")
+                for path in experiments
+            ],
+            junit_path,
+            started,
+        )
+    raise next(iter(problems.values()))
+
+
 def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, str]:
     from hubchaos.stack.local import LocalStack
+    from hubchaos.stack_session import experiment_environment
 
     stack = LocalStack(state_dir)
-    # stack actions (switch profile, scale, restart) find the driver through these
-    driver_env = {
-        "HUBCHAOS_STATE_DIR": str(stack.state_dir),
-        "HUBCHAOS_PORT_OFFSET": str(stack.port_offset),
-    }
     status = stack.status()
     if status.healthy and status.state is not None:
-        return {**status.state.experiment_env(), **driver_env}
+        return experiment_environment(stack, status.state)
     if no_start:
         raise UserError(f"no healthy stack in {state_dir}: start it with `hubchaos up`")
     click.echo(f"hubchaos: starting the local stack (profile {profile})", err=True)
-    return {**stack.up(profile=profile).experiment_env(), **driver_env}
+    return experiment_environment(stack, stack.up(profile=profile))
 
 
 def overall_code(codes: list[int]) -> int:
@@ -124,4 +174,12 @@ def _result(run: ExperimentRun) -> ExperimentResult:
         summary=run.verdict.summary_line,
         details=run.verdict.details(),
         seconds=run.seconds,
+        journal=str(run.journal_path),
+    )
+
+
+def _not_run(path: str, code: int, summary: str) -> ExperimentResult:
+    """A testcase for an experiment that never started, named by its file."""
+    return ExperimentResult(
+        name=Path(path).stem, file=path, code=code, summary=summary, details=summary, seconds=0.0
     )

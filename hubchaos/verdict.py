@@ -92,8 +92,7 @@ class Verdict:
 
 def invalid_verdict(reason: str) -> Verdict:
     """The verdict for an experiment rejected before it ran (bad file, failed validation)."""
-    reason = " ".join(reason.split())
-    return Verdict(ExitCode.INVALID, STATUS_WORDS[ExitCode.INVALID], f"invalid: {reason}")
+    return _verdict(ExitCode.INVALID, " ".join(reason.split()), [], [])
 
 
 def verdict_from_journal(journal: Mapping[str, Any]) -> Verdict:

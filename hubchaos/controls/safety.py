@@ -17,11 +17,13 @@ PostgreSQL. The outcome is written into the journal under `hubchaos_safety`.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from typing import Any
 
 import psycopg
 
+from hubchaos import faults
 from hubchaos.settings import setting
 
 __all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
@@ -43,6 +45,21 @@ def configure_control(
     _configuration.clear()
     _configuration.update(configuration or {})
     _restored = False
+    faults.clear()  # "since the first fault" means this experiment's first fault
+    _stop_floods_on_signals()
+
+
+def _stop_floods_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop background floods at once.
+
+    chaoslib installs its SIGTERM handler when the run starts, just before
+    controls are configured, so the hook chains in front of it here; without
+    it a SIGTERM would wait for background floods to end by themselves.
+    """
+    from hubchaos.actions import _flood_registry
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        _flood_registry.install_stop_hook(signum)
 
 
 def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **kwargs: Any) -> None:

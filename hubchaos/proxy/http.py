@@ -43,6 +43,7 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    body_omitted: bool = False  # answer to HEAD: headers as for GET, no body
 
     @classmethod
     def json(cls, status: int, payload: object) -> Response:
@@ -143,6 +144,8 @@ class HttpConnection(asyncio.Protocol):
             log.exception("error handling %s %s", request.method, request.path)
             response = _error_response(500, "internal error")
         self.busy = False
+        if request.method == "HEAD":
+            response.body_omitted = True
         self._send(response, keep_alive)
         if keep_alive and self.transport is not None:
             self.transport.resume_reading()
@@ -179,7 +182,7 @@ class HttpConnection(asyncio.Protocol):
         if closing or not keep_alive:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        body = b"" if status in (204, 304) else response.body
+        body = b"" if status in (204, 304) or response.body_omitted else response.body
         transport.write(head + body)
         if not keep_alive:
             transport.close()

@@ -1,187 +1,225 @@
 """One proxied connection: client socket <-> upstream socket, each direction with its toxics.
 
-Hot path: with no toxic on a direction, `data_received` writes straight to the
-peer transport; flow control is the transports' own (the receiver's
-pause_writing pauses the sender's reading). With toxics, bytes go through a
-chain of stages (see toxics/base.py) ending in the endpoint's `push`/`finish`,
-and the bytes a stage holds back also pause reading past a high-water mark.
-The chain is rewired in place when toxics are added, changed or removed.
+Sockets are plain non-blocking sockets in the proxy's epoll set (reactor.py),
+not asyncio transports: a direction without toxics moves bytes with
+splice(2) (socket -> pipe -> socket, never copied into Python), and
+connecting upstream is one non-blocking connect() per client, no task.
+
+A direction with toxics reads chunks with recv() and pushes them through a
+chain of stages (see toxics/base.py) ending in the source endpoint's
+`push`/`finish`, which queue bytes on the receiving endpoint. The chain is
+rewired in place when toxics change; bytes already queued or sitting in a
+pipe keep their place, so nothing is reordered.
+
+Flow control: a sender stops being read while the receiver's queue is over
+HIGH_WATER (or its pipe is not empty), and while the toxics of its direction
+hold more than HIGH_WATER bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import errno
+import os
+import select
 import socket
 import struct
-from typing import TYPE_CHECKING, cast
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
+from hubchaos.proxy import pipes
+from hubchaos.proxy.reactor import IN, OUT, READ_EVENTS, WRITE_EVENTS, Reactor
 from hubchaos.proxy.toxics.base import CLOSE, EOF, Downstream, Stage
 
 if TYPE_CHECKING:
     from hubchaos.proxy.proxy import Proxy
     from hubchaos.proxy.toxic import Toxic
 
-log = logging.getLogger(__name__)
-
 CONNECT_TIMEOUT_S = 10.0
-CLOSE_GRACE_S = 5.0  # a closing side that can't flush its buffer by then is aborted
-HIGH_WATER = 1 << 20  # bytes held by toxics before the sender is paused
+CLOSE_GRACE_S = 5.0  # a closing socket that can't flush its queue by then is dropped
+HIGH_WATER = 1 << 20
 LOW_WATER = 256 << 10
+# recv() allocates this much per call: past glibc's mmap threshold (128 KiB)
+# every read would mmap and munmap, costing more than the read itself.
+READ_SIZE = 64 * 1024
+BULK_ROUNDS = 8  # reads per readiness event while a flow is bulk (saves loop rounds)
+BULK_MIN = 64 * 1024  # a read this large suggests more is already waiting
 
 # Why reading from a socket is paused (bit mask; reading resumes at 0).
-_CONNECTING = 1
-_PEER_FULL = 2
-_HELD = 4
+_CONNECTING = 1  # the upstream connection is not there yet
+_PEER_FULL = 2  # the receiver's queue is full
+_HELD = 4  # toxics hold too many bytes of this direction
+_DONE = 8  # EOF was read
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
-
 _OPEN, _CLOSING, _GONE = 0, 1, 2
+_SPLICE = pipes.AVAILABLE
+_FAILED = select.EPOLLERR | select.EPOLLHUP
+_FLAGS = pipes.FLAGS
 
 
-class Endpoint(asyncio.Protocol):
-    """One socket of a link, plus the direction of bytes read from it.
+class Endpoint:
+    """One socket of a link.
 
-    It is the asyncio protocol of its socket, the owner of the toxic stages its
-    bytes pass through, and the sink at the end of that chain, writing to the
-    peer socket.
+    As a reader it is the source of one direction: it owns that direction's
+    toxic stages and is the sink at the end of their chain. As a writer it
+    holds the bytes queued for its socket (a pipe first, then a deque).
     """
 
     __slots__ = (
         "ended",
+        "fd",
         "head",
         "held",
         "link",
         "loop",
+        "mask",
+        "outbuf",
+        "outsize",
         "paused",
         "peer",
+        "pipe",
+        "piped",
+        "reactor",
+        "reading",
         "received",
         "sent",
+        "shut_pending",
+        "sock",
         "stages",
         "stream",
-        "transport",
-        "waiting",
+        "writable",
+        "writing",
     )
 
-    def __init__(self, link: Link, stream: str, loop: asyncio.AbstractEventLoop) -> None:
+    deferred = False
+
+    def __init__(self, link: Link, stream: str, reactor: Reactor) -> None:
         self.link = link
         self.stream = stream  # "upstream" for the client socket, "downstream" for the server's
-        self.loop = loop
-        self.transport: asyncio.Transport | None = None
+        self.reactor = reactor
+        self.loop = reactor.loop
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.mask = 0  # events watched in the reactor
         self.peer: Endpoint = self
-        self.stages: list[list[object]] = []  # [toxic, stage or None]: in chain order
+        # reader side: the direction out of this socket
+        self.stages: list[list[object]] = []  # [toxic, stage or None] in chain order
         self.head: Stage | None = None
         self.received = 0
         self.sent = 0
         self.held = 0
-        self.paused = 0
+        self.paused = _CONNECTING
+        self.reading = False
         self.ended = False
-        self.waiting: list[bytes] | None = None  # output produced before the peer connected
+        # writer side: bytes on their way into this socket
+        self.pipe: tuple[int, int] | None = None
+        self.piped = 0
+        self.outbuf: deque[bytes] | None = None
+        self.outsize = 0
+        self.writable = False  # connected
+        self.writing = False
+        self.shut_pending = False
 
-    # -- asyncio protocol -------------------------------------------------
+    def on_event(self, events: int) -> None:
+        if events & READ_EVENTS and self.reading:
+            self._on_readable()
+        if events & WRITE_EVENTS and self.writing and self.sock is not None:
+            if self.writable:
+                self._on_writable()
+            else:
+                self.link.connected(events)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement but do not subclass asyncio.Transport
-        self.link.attached(self, cast(asyncio.Transport, transport))
+    def _watch(self) -> None:
+        self.reactor.watch(self, (IN if self.reading else 0) | (OUT if self.writing else 0))
 
-    def data_received(self, data: bytes) -> None:
-        self.received += len(data)
-        head = self.head
-        if head is not None:
-            head.push(data)
+    # -- reading ----------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        peer = self.peer
+        if _SPLICE and self.head is None and peer.writable and not peer.outsize:
+            self._splice_through(peer)
             return
-        peer = self.peer.transport
-        if peer is None:
-            self.push(data)  # upstream still connecting: wait in the sink
-        else:
-            self.sent += len(data)
-            peer.write(data)
-
-    def eof_received(self) -> bool:
-        (self.head or self).finish(EOF)
-        return True  # keep the socket open: the other direction may still flow
-
-    def pause_writing(self) -> None:
-        self.peer.pause(_PEER_FULL)
-
-    def resume_writing(self) -> None:
-        self.peer.resume(_PEER_FULL)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.link.detached(exc)
-
-    # -- sink: the end of this direction's chain --------------------------
-
-    def push(self, data: bytes) -> None:
-        if self.ended:
-            return
-        peer = self.peer.transport
-        if peer is None:
-            self._wait(data)
-        elif not peer.is_closing():
-            self.sent += len(data)
-            peer.write(data)
-
-    def finish(self, end: int) -> None:
-        if self.ended:
-            return
-        self.ended = True
-        if end == EOF:
-            peer = self.peer.transport
-            if peer is None:
-                self._wait(b"")  # the empty chunk stands for the end
+        for _ in range(BULK_ROUNDS):
+            try:
+                data = self.sock.recv(READ_SIZE)  # type: ignore[union-attr]
+            except (BlockingIOError, InterruptedError):
                 return
-            if not peer.is_closing() and peer.can_write_eof():
-                peer.write_eof()
-            self.link.half_closed()
-        elif end == CLOSE:
-            self.link.close()
-        else:
-            self.link.reset()
+            except OSError:
+                self.link.fail(self)
+                return
+            if not data:
+                self._read_eof()
+                return
+            self.received += len(data)
+            head = self.head
+            if head is None:
+                self.push(data)
+            else:
+                head.push(data)
+            if len(data) < READ_SIZE or not self.reading:
+                return  # not a bulk flow, or paused by what we just pushed
 
-    def _wait(self, data: bytes) -> None:
-        # uvloop may deliver a first chunk although reading was paused in
-        # connection_made; keep it (and an early EOF) until the peer is there.
-        if self.link.state != _OPEN:
-            return
-        if self.waiting is None:
-            self.waiting = []
-        self.waiting.append(data)
-        self.hold(len(data))
+    def _splice_through(self, peer: Endpoint) -> None:
+        """Move bytes socket -> pipe -> peer socket; the pipe buffers what the peer can't take."""
+        pipe = peer.pipe
+        if pipe is None:
+            pipe = peer.pipe = pipes.take()
+        capacity = pipes.size()
+        for _ in range(BULK_ROUNDS):
+            try:
+                count = os.splice(self.fd, pipe[1], capacity - peer.piped, flags=_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.link.fail(self)
+                break
+            if count == 0:
+                self._read_eof()
+                break
+            self.received += count
+            self.sent += count
+            peer.piped += count
+            if not peer.writing:  # else the peer is known to be full: wait for it
+                try:
+                    peer.piped -= os.splice(pipe[0], peer.fd, peer.piped, flags=_FLAGS)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    self.link.fail(peer)
+                    break
+            if peer.piped:
+                peer._want_write()
+                if peer.piped >= capacity:
+                    self.pause(_PEER_FULL)
+                    break
+            if count < BULK_MIN or not self.reading:
+                break
+        if peer.pipe is pipe and not peer.piped:
+            peer.pipe = None
+            pipes.give_back(pipe)
 
-    def flush_waiting(self) -> None:
-        waiting, self.waiting = self.waiting, None
-        peer = self.peer.transport
-        if not waiting or peer is None:
-            return
-        for data in waiting:
-            self.release(len(data))
-            if data:
-                self.sent += len(data)
-                peer.write(data)
-            elif peer.can_write_eof():
-                peer.write_eof()
-                self.link.half_closed()
-
-    # -- flow control -----------------------------------------------------
+    def _read_eof(self) -> None:
+        self.pause(_DONE)
+        (self.head or self).finish(EOF)
 
     def pause(self, reason: int) -> None:
-        was = self.paused
-        self.paused = was | reason
-        transport = self.transport
-        if not was and transport is not None and not transport.is_closing():
-            transport.pause_reading()
+        self.paused |= reason
+        if self.reading:
+            self.reading = False
+            if self.sock is not None:
+                self._watch()
 
     def resume(self, reason: int) -> None:
-        if not self.paused & reason:
-            return
         self.paused &= ~reason
-        transport = self.transport
-        if not self.paused and transport is not None and not transport.is_closing():
-            transport.resume_reading()
+        if self.paused or self.reading or self.sock is None or self.link.state != _OPEN:
+            return
+        self.reading = True
+        self._watch()
 
     def hold(self, nbytes: int) -> None:
+        """Bytes kept back by this direction's toxics."""
         self.held += nbytes
         if self.held > HIGH_WATER:
             self.pause(_HELD)
@@ -190,6 +228,115 @@ class Endpoint(asyncio.Protocol):
         self.held -= nbytes
         if self.held <= LOW_WATER and self.paused & _HELD:
             self.resume(_HELD)
+
+    # -- sink: the end of this direction's chain --------------------------
+
+    def push(self, data: bytes) -> None:
+        if not self.ended:
+            self.sent += len(data)
+            self.peer.write(data)
+
+    def finish(self, end: int) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        if end == EOF:
+            if self.peer.ended:
+                self.link.close()  # both directions done: close() sends the FINs
+            else:
+                self.peer.shutdown_write()
+        elif end == CLOSE:
+            self.link.close()
+        else:
+            self.link.reset()
+
+    # -- writing ----------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        sock = self.sock
+        if sock is None or self.shut_pending or self.link.state == _GONE:
+            return
+        if self.pipe is None and not self.outsize and self.writable:
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.link.fail(self)
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+        if self.outbuf is None:
+            self.outbuf = deque()
+        self.outbuf.append(data)
+        self.outsize += len(data)
+        if self.outsize > HIGH_WATER:
+            self.peer.pause(_PEER_FULL)
+        if self.writable:
+            self._want_write()
+
+    def shutdown_write(self) -> None:
+        """Send EOF once every queued byte is out."""
+        if self.pipe is not None or self.outsize or not self.writable:
+            self.shut_pending = True
+        else:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_WR)
+
+    def _want_write(self) -> None:
+        if not self.writing and self.sock is not None:
+            self.writing = True
+            self._watch()
+
+    def _on_writable(self) -> None:
+        if self.pipe is not None:
+            try:
+                self.piped -= os.splice(self.pipe[0], self.fd, self.piped, flags=_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.link.fail(self)
+                return
+            if self.piped:
+                if self.piped <= pipes.size() // 2:
+                    self.peer.resume(_PEER_FULL)  # room in the pipe again
+                return
+            pipes.give_back(self.pipe)
+            self.pipe = None
+        outbuf = self.outbuf
+        while outbuf:
+            data = outbuf[0]
+            try:
+                sent = self.sock.send(data)  # type: ignore[union-attr]
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.link.fail(self)
+                return
+            self.outsize -= sent
+            if sent < len(data):
+                outbuf[0] = data[sent:]
+                break
+            outbuf.popleft()
+        if self.outsize <= LOW_WATER:
+            self.peer.resume(_PEER_FULL)
+        if self.outsize:
+            return
+        self.writing = False
+        self._watch()
+        if self.shut_pending:
+            self.shut_pending = False
+            self._shutdown()
+        if self.link.state == _CLOSING:
+            self.link.drained(self)
+
+    def pending(self) -> bool:
+        return self.pipe is not None or self.outsize > 0
 
     # -- toxics -----------------------------------------------------------
 
@@ -202,10 +349,12 @@ class Endpoint(asyncio.Protocol):
     def remove_toxic(self, toxic: Toxic) -> None:
         for index, (known, stage) in enumerate(self.stages):
             if known is toxic:
-                if isinstance(stage, Stage):
-                    stage.detach()  # hands held bytes on, in order, before unhooking
                 del self.stages[index]
                 self._wire()
+                if isinstance(stage, Stage):
+                    # Its `next` still leads on: held bytes go out ahead of any new
+                    # ones. This may end the link (timeout), which clears `stages`.
+                    stage.detach()
                 return
 
     def update_toxic(self, toxic: Toxic, redraw: bool) -> None:
@@ -213,20 +362,16 @@ class Endpoint(asyncio.Protocol):
             if entry[0] is not toxic:
                 continue
             stage = entry[1]
-            if not redraw:
-                if isinstance(stage, Stage):
-                    stage.configure(toxic.attrs)
-                return
-            active = toxic.draw()
+            active = toxic.draw() if redraw else isinstance(stage, Stage)
             if active and isinstance(stage, Stage):
                 stage.configure(toxic.attrs)
             elif active:
                 entry[1] = toxic.kind.stage(self, toxic.attrs, toxic.rng)
                 self._wire()
             elif isinstance(stage, Stage):
-                stage.detach()
                 entry[1] = None
                 self._wire()
+                stage.detach()
             return
 
     def _wire(self) -> None:
@@ -237,10 +382,30 @@ class Endpoint(asyncio.Protocol):
                 following = stage
         self.head = following if isinstance(following, Stage) else None
 
+    # -- teardown ---------------------------------------------------------
+
+    def close_socket(self, linger_reset: bool = False) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        self.sock = None
+        self.reading = self.writing = False
+        self.reactor.forget(self)
+        if linger_reset:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        sock.close()
+        if self.pipe is not None:
+            pipes.discard(self.pipe)
+            self.pipe = None
+        self.outbuf = None
+        self.outsize = 0
+
     def dispose(self) -> None:
         for _, stage in self.stages:
             if isinstance(stage, Stage):
                 stage.dispose()
+        self.stages.clear()  # stages point back here: free them without the GC
         self.head = None
         self.held = 0
 
@@ -248,129 +413,144 @@ class Endpoint(asyncio.Protocol):
 class Link:
     """A client connection, the upstream connection made for it, and their lifecycle."""
 
-    __slots__ = ("client", "connecting", "connector", "grace", "open", "proxy", "server", "state")
+    __slots__ = ("client", "grace", "proxy", "server", "state")
 
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: Proxy, client_sock: socket.socket) -> None:
         self.proxy = proxy
-        loop = proxy.loop
-        self.client = Endpoint(self, "upstream", loop)
-        self.server = Endpoint(self, "downstream", loop)
-        self.client.peer = self.server
-        self.server.peer = self.client
+        reactor = proxy.reactor
+        self.client = client = Endpoint(self, "upstream", reactor)
+        self.server = server = Endpoint(self, "downstream", reactor)
+        client.peer = server
+        server.peer = client
         self.state = _OPEN
-        self.open = 0  # sockets attached and not yet lost
-        self.connecting = False
-        self.connector: asyncio.Task[None] | None = None
         self.grace: asyncio.TimerHandle | None = None
+        client.sock = client_sock
+        client.fd = client_sock.fileno()
+        client.writable = True
         for toxic in proxy.toxics.values():
             self.endpoint_for(toxic).add_toxic(toxic)
+        proxy.link_opened(self)
+        target = proxy.upstream_sockaddr
+        if target is not None:
+            self.connect(*target)
+        else:  # a host name: resolve it off the loop first
+            proxy.loop.create_task(self._resolve_and_connect())
 
     def endpoint_for(self, toxic: Toxic) -> Endpoint:
         return self.client if toxic.stream == "upstream" else self.server
 
-    # -- socket lifecycle -------------------------------------------------
+    # -- connecting upstream ----------------------------------------------
 
-    def attached(self, endpoint: Endpoint, transport: asyncio.Transport) -> None:
-        endpoint.transport = transport
-        self.open += 1
-        if self.state != _OPEN:
-            transport.abort()
-            return
-        if endpoint is self.client:
-            self.proxy.link_opened(self)
-            endpoint.pause(_CONNECTING)
-            # uvloop starts reading after connection_made even when paused
-            # there: pause again once it has.
-            self.proxy.loop.call_soon(self._still_connecting)
-            self.connecting = True
-            self.connector = self.proxy.loop.create_task(self._connect())
-        else:
-            if endpoint.paused:
-                transport.pause_reading()
-            self.client.flush_waiting()
-            self.client.resume(_CONNECTING)
-
-    def _still_connecting(self) -> None:
-        transport = self.client.transport
-        if self.client.paused and transport is not None and not transport.is_closing():
-            transport.pause_reading()
-
-    async def _connect(self) -> None:
-        proxy = self.proxy
-        task = self.connector
-        assert task is not None
-        timer = proxy.loop.call_later(CONNECT_TIMEOUT_S, task.cancel)
-        failure: str | None = None
+    async def _resolve_and_connect(self) -> None:
+        host, port = self.proxy.upstream_address
         try:
-            host, port = proxy.upstream_address
-            await proxy.loop.create_connection(lambda: self.server, host, port)
-        except asyncio.CancelledError:
-            failure = "timed out" if self.state == _OPEN else None
+            infos = await self.proxy.loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            failure = exc.strerror or str(exc)
-        finally:
-            timer.cancel()
-            self.connecting = False
-        if failure is not None:
-            proxy.upstream_failed(failure)
-            self.close()
-        self._finalize_if_done()
-
-    def detached(self, exc: Exception | None) -> None:
-        self.open -= 1
+            self._connect_failed(exc.strerror or str(exc))
+            return
         if self.state == _OPEN:
-            self.close()  # one side went away: end the other one too
-        self._finalize_if_done()
+            family, _, _, _, address = infos[0]
+            self.connect(family, address)
 
-    def half_closed(self) -> None:
-        if self.client.ended and self.server.ended:
-            self.close()
+    def connect(self, family: int, address: tuple[Any, ...]) -> None:
+        """Start a non-blocking connect; the reactor reports when it is done."""
+        server = self.server
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            self._connect_failed(exc.strerror or str(exc))
+            return
+        server.sock = sock
+        server.fd = sock.fileno()
+        code = sock.connect_ex(address)
+        if code not in (0, errno.EINPROGRESS):
+            self._connect_failed(os.strerror(code))
+            return
+        try:
+            sock.getpeername()  # on loopback the handshake is usually done already
+        except OSError:
+            server.writing = True  # the reactor reports when the connect is done
+            server._watch()
+            self.proxy.reactor.set_deadline(self, CONNECT_TIMEOUT_S, self._connect_timeout)
+            return
+        self._established()
+        if self.client.reading:
+            self.client._on_readable()  # the client has most likely spoken already
+
+    def connected(self, events: int) -> None:
+        server = self.server
+        if events & _FAILED:
+            code = server.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+            self._connect_failed(os.strerror(code) if code else "connection failed")
+            return
+        self.proxy.reactor.clear_deadline(self)
+        self._established()
+
+    def _established(self) -> None:
+        server = self.server
+        server.writable = True
+        server.writing = server.pending()
+        server.paused &= ~_CONNECTING
+        server.reading = not server.paused
+        server._watch()
+        self.client.resume(_CONNECTING)
+        if server.shut_pending and not server.pending():
+            server.shut_pending = False
+            server._shutdown()
+
+    def _connect_timeout(self) -> None:
+        if not self.server.writable:
+            self._connect_failed("timed out")
+
+    def _connect_failed(self, reason: str) -> None:
+        if self.state != _OPEN:
+            return
+        self.proxy.reactor.clear_deadline(self)
+        self.proxy.upstream_failed(reason)
+        self.server.close_socket()
+        self.close()
 
     # -- ending -----------------------------------------------------------
 
+    def fail(self, endpoint: Endpoint) -> None:
+        """A socket errored (reset, broken pipe): drop it, close the other after its queue."""
+        endpoint.close_socket()
+        self.close()
+
     def close(self) -> None:
-        """Close both sockets after flushing what was already written."""
+        """Close both sockets once each has written what is queued for it."""
         if self.state != _OPEN:
             return
         self.state = _CLOSING
-        pending = False
         for endpoint in (self.client, self.server):
-            transport = endpoint.transport
-            if transport is not None and not transport.is_closing():
-                pending = pending or transport.get_write_buffer_size() > 0
-                transport.close()
-        self._stop_connecting()
-        if pending:
+            endpoint.pause(_DONE)
+            if not endpoint.writable or not endpoint.pending():
+                endpoint.close_socket()
+        if self.client.sock is not None or self.server.sock is not None:
             self.grace = self.proxy.loop.call_later(CLOSE_GRACE_S, self.abort)
+        self._finalize_if_done()
+
+    def drained(self, endpoint: Endpoint) -> None:
+        endpoint.close_socket()
         self._finalize_if_done()
 
     def reset(self) -> None:
         """End both sockets with a TCP RST (SO_LINGER 0), dropping unsent bytes."""
-        for endpoint in (self.client, self.server):
-            transport = endpoint.transport
-            if transport is not None and not transport.is_closing():
-                sock = transport.get_extra_info("socket")
-                if sock is not None:
-                    with contextlib.suppress(OSError):
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        self.abort()
+        self.state = max(self.state, _CLOSING)
+        self.client.close_socket(linger_reset=True)
+        self.server.close_socket(linger_reset=True)
+        self._finalize_if_done()
 
     def abort(self) -> None:
         """Drop both sockets now (proxy disabled or deleted, or a stuck close)."""
         self.state = max(self.state, _CLOSING)
-        for endpoint in (self.client, self.server):
-            transport = endpoint.transport
-            if transport is not None:
-                transport.abort()
-        self._stop_connecting()
+        self.client.close_socket()
+        self.server.close_socket()
         self._finalize_if_done()
 
-    def _stop_connecting(self) -> None:
-        if self.connecting and self.connector is not None:
-            self.connector.cancel()
-
     def _finalize_if_done(self) -> None:
-        if self.state != _CLOSING or self.open > 0 or self.connecting:
+        if self.state != _CLOSING or self.client.sock is not None or self.server.sock is not None:
             return
         self.state = _GONE
         if self.grace is not None:

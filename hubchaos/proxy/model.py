@@ -15,7 +15,8 @@ from typing import Any
 from hubchaos.proxy import errors
 from hubchaos.proxy.errors import ApiError, BadRequest, InvalidAttribute
 from hubchaos.proxy.proxy import Proxy
-from hubchaos.proxy.toxic import Toxic, parse_toxic, parse_update
+from hubchaos.proxy.reactor import Reactor
+from hubchaos.proxy.toxic import Toxic, parse_toxic, parse_update, present
 
 PROXY_FIELDS = frozenset({"name", "listen", "upstream", "enabled", "toxics"})
 DEFAULT_LISTEN = "127.0.0.1:0"
@@ -43,6 +44,7 @@ class PopulateError(ApiError):
 class ProxyCollection:
     def __init__(self, loop: asyncio.AbstractEventLoop, seed: int | None = None) -> None:
         self.loop = loop
+        self.reactor = Reactor(loop)
         self.seed = seed
         self.proxies: dict[str, Proxy] = {}
         self.lock = asyncio.Lock()
@@ -76,6 +78,7 @@ class ProxyCollection:
             if not isinstance(body, dict):
                 raise errors.bad_body("expected a JSON object")
             _reject_unknown(body)
+            body = present(body)
             given_name = body.get("name")
             if given_name not in (None, "", name):
                 raise InvalidAttribute("name", "a proxy can't be renamed; delete and create it")
@@ -148,9 +151,10 @@ class ProxyCollection:
         async with self.lock:
             for proxy in self.proxies.values():
                 proxy.stop()
+            self.reactor.close()
 
     async def _build(self, spec: ProxySpec) -> Proxy:
-        proxy = Proxy(spec.name, spec.listen, spec.upstream, self.loop)
+        proxy = Proxy(spec.name, spec.listen, spec.upstream, self.reactor)
         for toxic in self._toxics_of(spec):
             proxy.add_toxic(toxic)
         if spec.enabled:
@@ -196,6 +200,7 @@ def parse_proxy(body: object, *, defaults_enabled: bool, index: int | None = Non
     if not isinstance(body, dict):
         raise errors.bad_body(f"expected a JSON object{where}")
     _reject_unknown(body)
+    body = present(body)
     name = body.get("name")
     if name is None or name == "":
         raise errors.missing_field(f"name{where}")
@@ -210,7 +215,7 @@ def parse_proxy(body: object, *, defaults_enabled: bool, index: int | None = Non
         listen = DEFAULT_LISTEN
     toxics = body.get("toxics")
     if toxics is not None and not isinstance(toxics, list):
-        raise InvalidAttribute("toxics", "must be a list of toxics")
+        raise errors.bad_body("field 'toxics' must be a list of toxics")
     return ProxySpec(
         name=name,
         listen=_text(listen, "listen"),
@@ -230,11 +235,11 @@ def _reject_unknown(body: dict[str, Any]) -> None:
 
 def _text(value: object, field_name: str) -> str:
     if not isinstance(value, str):
-        raise InvalidAttribute(field_name, f"must be a string, got {value!r}")
+        raise errors.bad_body(f"field {field_name!r} must be a string, got {value!r}")
     return value
 
 
 def _bool(value: object, field_name: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidAttribute(field_name, f"must be true or false, got {value!r}")
+        raise errors.bad_body(f"field {field_name!r} must be true or false, got {value!r}")
     return value

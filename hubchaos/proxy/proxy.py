@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import ipaddress
 import logging
@@ -13,11 +12,15 @@ from hubchaos.proxy import errors
 from hubchaos.proxy.addresses import format_address, parse_address
 from hubchaos.proxy.errors import ApiError, BadRequest, Conflict
 from hubchaos.proxy.link import Link
+from hubchaos.proxy.reactor import IN, Reactor
 from hubchaos.proxy.toxic import Toxic
 
 log = logging.getLogger(__name__)
 
 BACKLOG = 4096
+ACCEPT_BATCH = 64  # connections accepted per readiness event before other work runs
+ACCEPT_RETRY_S = 0.1
+FAILURE_LOG_INTERVAL_S = 10.0
 
 
 class Counters:
@@ -33,19 +36,26 @@ class Counters:
 
 
 class Proxy:
-    def __init__(self, name: str, listen: str, upstream: str, loop: asyncio.AbstractEventLoop):
+    deferred = True  # accept after the reactor's batch: no fd is reused within it
+
+    def __init__(self, name: str, listen: str, upstream: str, reactor: Reactor):
         self.name = name
-        self.loop = loop
+        self.reactor = reactor
+        self.loop = reactor.loop
         self.listen = listen
         self.listen_address = parse_address(listen, "listen", allow_zero_port=True)
         check_listen_host(self.listen_address[0])
         self.upstream = upstream
         self.upstream_address = upstream_target(upstream)
+        self.upstream_sockaddr = literal_sockaddr(*self.upstream_address)
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
         self.links: set[Link] = set()
-        self.server: asyncio.AbstractServer | None = None
+        self.listener: socket.socket | None = None
+        self.fd = -1
+        self.mask = 0
         self.counters = Counters()
+        self.failure_logged_at = -FAILURE_LOG_INTERVAL_S
 
     # -- JSON -------------------------------------------------------------
 
@@ -69,24 +79,48 @@ class Proxy:
         if self.enabled:
             return
         sock = bind_listener(*self.listen_address)
-        try:
-            self.server = await self.loop.create_server(self._accept, sock=sock, backlog=BACKLOG)
-        except OSError as exc:
-            sock.close()
-            raise BadRequest(f"invalid listen: {exc}") from None
         host, port = sock.getsockname()[:2]
         self.listen_address = (host, port)  # port 0 becomes the real port, kept on restart
         self.listen = format_address(host, port)
+        self.listener = sock
+        self.fd = sock.fileno()
+        self.reactor.watch(self, IN)
         self.enabled = True
 
-    def _accept(self) -> asyncio.Protocol:
-        return Link(self).client
+    def on_event(self, events: int) -> None:
+        listener = self.listener
+        if listener is None:
+            return
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._pause_accepting(exc)
+                return  # e.g. ECONNABORTED: the client gave up already
+            sock.setblocking(False)  # TCP_NODELAY comes from the listener
+            Link(self, sock)
+
+    def _pause_accepting(self, exc: OSError) -> None:
+        """Out of descriptors or memory: stop accepting for a moment instead of spinning."""
+        log.warning("proxy %s: can't accept connections (%s); retrying", self.name, exc.strerror)
+        listener = self.listener
+        if listener is not None:
+            self.reactor.watch(self, 0)
+            self.loop.call_later(ACCEPT_RETRY_S, self._resume_accepting, listener)
+
+    def _resume_accepting(self, listener: socket.socket) -> None:
+        if self.listener is listener:
+            self.reactor.watch(self, IN)
 
     def stop(self) -> None:
         """Stop listening and drop every open connection."""
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            self.reactor.forget(self)
+            listener.close()
         self.enabled = False
         for link in list(self.links):
             link.abort()
@@ -100,6 +134,7 @@ class Proxy:
         self.stop()
         self.listen, self.listen_address = listen, listen_address
         self.upstream, self.upstream_address = upstream, upstream_address
+        self.upstream_sockaddr = literal_sockaddr(*upstream_address)
         if was_enabled:
             await self.start()
 
@@ -118,7 +153,17 @@ class Proxy:
 
     def upstream_failed(self, reason: str) -> None:
         self.counters.upstream_failures += 1
-        log.info("proxy %s: upstream %s unreachable: %s", self.name, self.upstream, reason)
+        now = self.loop.time()
+        if now - self.failure_logged_at < FAILURE_LOG_INTERVAL_S:
+            return  # a flood against a dead upstream must not flood the log
+        self.failure_logged_at = now
+        log.info(
+            "proxy %s: upstream %s unreachable: %s (%d failed connections so far)",
+            self.name,
+            self.upstream,
+            reason,
+            self.counters.upstream_failures,
+        )
 
     # -- toxics -----------------------------------------------------------
 
@@ -170,6 +215,16 @@ def upstream_target(upstream: str) -> tuple[str, int]:
     return (host or "127.0.0.1", port)
 
 
+def literal_sockaddr(host: str, port: int) -> tuple[int, tuple[str, int]] | None:
+    """(family, address) when `host` is an IP literal: connect without resolving."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    return family, (host, port)
+
+
 def bind_listener(host: str, port: int) -> socket.socket:
     """Bind now, synchronously, so two requests can't race for one port."""
     if host == "":
@@ -185,6 +240,7 @@ def bind_listener(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
         sock.bind(address)
         sock.listen(BACKLOG)
         sock.setblocking(False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -56,6 +57,7 @@ async def serve(host: str, port: int, config_file: Path | None, seed: int | None
         if config_file is not None:
             await _load_config(collection, config_file)
         await server.start_serving()
+        gc.freeze()  # startup objects never die: keep them out of every collection
         bound = server.sockets[0].getsockname()
         print(
             f"hubchaos proxy: Toxiproxy {TOXIPROXY_API_VERSION} API on "

@@ -64,6 +64,7 @@ def parse_toxic(body: object, make_rng: Any) -> Toxic:
     if not isinstance(body, dict):
         raise errors.bad_body("expected a JSON object")
     _reject_unknown(body, CREATE_FIELDS)
+    body = present(body)
     stream = _stream(body.get("stream", "downstream"))
     type_name = body.get("type", "")
     if not isinstance(type_name, str):
@@ -72,7 +73,7 @@ def parse_toxic(body: object, make_rng: Any) -> Toxic:
     if name is None or name == "":
         name = f"{type_name}_{stream}"
     if not isinstance(name, str):
-        raise InvalidAttribute("name", "must be a string")
+        raise errors.bad_body(f"field 'name' must be a string, got {name!r}")
     _check_name(name)
     kind = lookup(type_name)
     if kind is None:
@@ -87,6 +88,7 @@ def parse_update(toxic: Toxic, body: object) -> tuple[Attributes, float]:
     if not isinstance(body, dict):
         raise errors.bad_body("expected a JSON object")
     _reject_unknown(body, CREATE_FIELDS)
+    body = present(body)
     current = {"name": toxic.name, "type": toxic.kind.name, "stream": toxic.stream}
     for field, value in current.items():
         given = body.get(field)
@@ -95,6 +97,11 @@ def parse_update(toxic: Toxic, body: object) -> tuple[Attributes, float]:
     toxicity = _toxicity(body.get("toxicity", toxic.toxicity))
     attrs = toxic.kind.attributes.parse(body.get("attributes"), toxic.kind.name, toxic.attrs)
     return attrs, toxicity
+
+
+def present(body: dict[str, Any]) -> dict[str, Any]:
+    """Fields given as null count as absent, as upstream's Go decoding has it."""
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def _reject_unknown(body: dict[str, Any], known: frozenset[str]) -> None:
@@ -113,7 +120,7 @@ def _stream(value: object) -> str:
 
 def _toxicity(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidAttribute("toxicity", f"must be a number from 0 to 1, got {value!r}")
+        raise errors.bad_body(f"field 'toxicity' must be a number from 0 to 1, got {value!r}")
     if not 0.0 <= value <= 1.0:
         raise InvalidAttribute("toxicity", f"{value} is out of range 0..1")
     return float(value)

@@ -174,9 +174,9 @@ def _print_endpoints(state: StackState) -> None:
     width = max(len(name) for name, _ in rows)
     budget = state.budget
     click.echo(
-        f"hub stack is up: profile {state.profile}, {state.replicas} replicas x pool max "
-        f"{budget.get('pool_max_per_replica')} = {budget.get('app_connections_max')} "
-        f"(app budget {budget.get('app_budget')})"
+        f"hub stack is up: profile {state.profile}, {state.replicas} replicas x (pool max "
+        f"{budget.get('pool_max_per_replica')} + 1 health check) = "
+        f"{budget.get('app_connections_max')} connections (app budget {budget.get('app_budget')})"
     )
     for name, value in rows:
         click.echo(f"  {name:<{width}}  {value}")

@@ -36,6 +36,11 @@ class Layout:
         return self.root / "receiver"
 
     @property
+    def ports_file(self) -> Path:
+        """The ports of the stack being started, written before anything is spawned."""
+        return self.root / "ports.json"
+
+    @property
     def lock(self) -> Path:
         return self.root / "lock"
 

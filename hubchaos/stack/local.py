@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -98,8 +99,9 @@ class LocalStack:
     restart(component)                stop and start one part (RESTARTABLE, "apps", "app-K")
     state()                           the StackState of stack.json, or None
 
-    `port_offset` (default $HUBCHAOS_PORT_OFFSET or 0) shifts every port, so a
-    test stack can run beside a developer's. `progress` receives one line per step.
+    `port_offset` shifts every port, so a test stack can run beside a
+    developer's; by default it is the recorded stack's (stack.json), else
+    $HUBCHAOS_PORT_OFFSET, else 0. `progress` receives one line per step.
     """
 
     def __init__(
@@ -111,7 +113,10 @@ class LocalStack:
     ) -> None:
         self.state_dir = Path(state_dir).absolute()
         self.layout = Layout(self.state_dir)
-        self.port_offset = port_offset_from_env() if port_offset is None else port_offset
+        if port_offset is None:  # the stack recorded here knows its own ports best
+            recorded = self._readable_state()
+            port_offset = recorded.port_offset if recorded else port_offset_from_env()
+        self.port_offset = port_offset
         self.ports = Ports.with_offset(self.port_offset)
         self.progress: Progress = progress or _stderr
         self._profiles = profiles
@@ -179,11 +184,16 @@ class LocalStack:
             if same and self.status().healthy:
                 self.progress(f"the stack in {self.state_dir} is already up and healthy")
                 return state
-            raise UserError(
-                f"a stack is already running from {self.state_dir} (profile {state.profile}, "
-                f"{state.replicas} replicas): run `hubchaos down` first"
+            what = (
+                "not every part is healthy (see `hubchaos status`)"
+                if same
+                else (f"with profile {state.profile}, {state.replicas} replicas")
             )
-        if alive or self.database().pid() is not None:
+            raise UserError(
+                f"a stack is already running from {self.state_dir}, {what}: "
+                "run `hubchaos down` first"
+            )
+        if alive or self.table.strays() or self.database().pid() is not None:
             self.progress("cleaning up what an interrupted `up` left behind")
             self._stop_everything(state)
         elif state is not None:
@@ -200,6 +210,8 @@ class LocalStack:
             f"state {self.state_dir})"
         )
         self._fresh_observation_dirs()
+        # `down` after a crash has no stack.json: this tells it which ports to check.
+        layout.ports_file.write_text(json.dumps(ports.as_dict()))
         write_monitoring_configs(layout, ports, resolved.replicas)
 
         # Parts with no dependencies warm up while PostgreSQL starts and migrates.
@@ -338,6 +350,8 @@ class LocalStack:
             else:
                 names = ", ".join([*RESTARTABLE, "apps", *replicas])
                 raise UserError(f"unknown component '{component}': choose one of {names}")
+            if component in ("postgres", "toxiproxy"):
+                self._await_replicas(state)  # their database path was cut: wait for /readyz
             write_state(self.state_dir, state)
             return state
 
@@ -349,10 +363,16 @@ class LocalStack:
             return DownReport([], {}, purged=False)
         with self._locked():
             state = self._readable_state()
-            ports = Ports(**state.ports) if state else self.ports
+            ports = Ports(**state.ports) if state else self._ports_of_last_up()
+            replicas = (
+                state.replicas
+                if state
+                else len([r for r in self.table.records() if r.name.startswith("app-")])
+            )
             stopped = self._stop_everything(state)
-            wanted = ports.wanted(state.replicas if state else 1)
-            busy = _wait_ports_free(wanted, deadline_s=5.0)
+            # Ports are only ours to worry about if we just stopped what held them.
+            wanted = ports.wanted(max(1, replicas))
+            busy = _wait_ports_free(wanted, deadline_s=5.0) if stopped else {}
             if purge:
                 shutil.rmtree(self.state_dir, ignore_errors=True)
             return DownReport(stopped, busy, purged=purge)
@@ -372,11 +392,20 @@ class LocalStack:
         for name in records:
             self.table.forget(name)
         stopped = [record.name for record in apps + others]
+        strays = self.table.stop_strays()  # spawned, but killed before its pidfile was written
+        stopped.extend(f"unrecorded pid {pid}" for pid in strays)
         ports = Ports(**state.ports) if state else self.ports
         if self.database(ports).stop():
             stopped.append("postgres")
         remove_state(self.state_dir)
+        self.layout.ports_file.unlink(missing_ok=True)
         return stopped
+
+    def _ports_of_last_up(self) -> Ports:
+        try:
+            return Ports(**json.loads(self.layout.ports_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return self.ports
 
     # ----------------------------------------------------------------- helpers
 
@@ -422,6 +451,14 @@ class LocalStack:
         for part in new:
             self._await(part, spawned[part.name])
             _remember(state, spawned[part.name][0])
+
+    def _await_replicas(self, state: StackState) -> None:
+        for index, replica_url in enumerate(state.app_replica_urls, start=1):
+            name = parts.replica_name(index)
+            wait_ready(
+                name, http_check(f"{replica_url}/readyz"), 30.0, self.progress,
+                record=self.table.record(name),
+            )  # fmt: skip
 
     def _save(self, state: StackState, resolved: ResolvedProfile) -> StackState:
         state.profile = resolved.name

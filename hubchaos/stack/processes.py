@@ -4,8 +4,8 @@ Each process gets its own log file and its own session (so it is the leader of
 a process group `down` can signal as a whole, and a Ctrl-C in the terminal that
 ran `up` does not reach it). A pidfile recording the pid and the exact argv is
 written the moment it is spawned, so even an `up` killed halfway leaves enough
-behind for `down` to find it, and `down` only signals a pid whose
-/proc/PID/cmdline still matches (pids get reused).
+behind for `down` to find it, and `down` only signals a pid that is still the
+process we started (same start time in /proc/PID/stat; pids get reused).
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import StackError
+
+# Every spawned process carries this variable (value: the stack's state dir), so
+# `down` can find one whose pidfile was never written (killed between fork and write).
+MARK_ENV = "HUBCHAOS_STACK"
 
 # Popen objects of the processes this interpreter spawned, kept so they are
 # reaped when they exit and never garbage-collected while running (which would
@@ -69,9 +73,10 @@ class ProcessRecord:
 class ProcessTable:
     """The pidfiles of one state directory (`<state>/pids/NAME.json`)."""
 
-    def __init__(self, pid_dir: Path, log_dir: Path) -> None:
+    def __init__(self, pid_dir: Path, log_dir: Path, mark: str | None = None) -> None:
         self.pid_dir = pid_dir
         self.log_dir = log_dir
+        self.mark = mark if mark is not None else str(pid_dir.parent)
 
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -87,7 +92,7 @@ class ProcessTable:
         self.pid_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_file(name)
-        full_env = {**os.environ, **(env or {})}
+        full_env = {**os.environ, **(env or {}), MARK_ENV: self.mark}
         with log_path.open("ab") as log:
             log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
             log.flush()
@@ -130,6 +135,23 @@ class ProcessTable:
         except (OSError, ValueError, KeyError):
             return None
 
+    def strays(self) -> list[int]:
+        """Live processes carrying our mark that no pidfile accounts for."""
+        known = {record.pid for record in self.records() if is_ours(record)}
+        return [pid for pid in marked_processes(self.mark) if pid not in known]
+
+    def stop_strays(self, deadline_s: float = 5.0) -> list[int]:
+        strays = self.strays()
+        for pid in strays:
+            _signal_process_and_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline and any(_alive(pid) for pid in strays):
+            time.sleep(0.05)
+        for pid in strays:
+            if _alive(pid):
+                _signal_process_and_group(pid, signal.SIGKILL)
+        return strays
+
     def forget(self, name: str) -> None:
         self._pidfile(name).unlink(missing_ok=True)
 
@@ -166,14 +188,17 @@ def start_ticks_of(pid: int) -> int | None:
 
 
 def is_ours(record: ProcessRecord) -> bool:
-    """True while `record.pid` is alive and still runs the command we started.
+    """True while `record.pid` is alive and is still the process we started.
 
-    Pids get reused, so the pid alone proves nothing: the start time must match
-    the one recorded at spawn, and /proc/PID/cmdline must still end with our
-    arguments (an interpreter named by a #! line may precede them).
+    Pids get reused, so the pid alone proves nothing. The start time recorded
+    at spawn is decisive: a pid with the same start time is the same process,
+    even if a wrapper script exec'd into another program since. Records
+    without one (hand-written) fall back to comparing /proc/PID/cmdline, which
+    must end with our arguments (an interpreter named by a #! line may precede
+    them).
     """
-    if record.start_ticks and start_ticks_of(record.pid) != record.start_ticks:
-        return False
+    if record.start_ticks:
+        return start_ticks_of(record.pid) == record.start_ticks
     cmdline = cmdline_of(record.pid)
     if cmdline is None:
         return False
@@ -208,6 +233,35 @@ def stop_all(records: list[ProcessRecord], deadline_s: float = 10.0) -> None:
             _signal_group(record.pid, signal.SIGKILL)
             _wait_gone(record, 5.0)
         _signal_group(record.pid, signal.SIGKILL)  # children left in the group
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Pids whose environment holds MARK_ENV=mark (our spawned processes and their children)."""
+    needle = f"{MARK_ENV}={mark}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    _reap(pid)
+    return start_ticks_of(pid) is not None
+
+
+def _signal_process_and_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

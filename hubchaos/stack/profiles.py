@@ -6,8 +6,9 @@ budget arithmetic is the postmortem's:
 
     app budget = max_connections - superuser_reserved_connections - observer slots
 
-and a profile that enforces the budget gets `floor(app budget / replicas)`
-connections per replica (capped), so scaling out never exceeds it.
+and a profile that enforces the budget gets `floor(app budget / replicas) - 1`
+pool connections per replica (capped; the 1 is the health checker's), so
+scaling out never exceeds it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from hubchaos.errors import UserError
 
 PROFILES_ENV = "HUBCHAOS_PROFILES"
 MAX_REPLICAS = 20  # app replicas listen on 18001..18020
+# Besides its pool, each replica's health checker may open one short-lived
+# connection (when its pool is empty or failing): it counts in the budget.
+HEALTH_CONNECTIONS_PER_REPLICA = 1
 BUDGET = "budget"  # the yaml keyword for "derive from the app budget"
 
 
@@ -120,7 +124,7 @@ class ResolvedProfile:
 
     @property
     def app_connections_max(self) -> int:
-        return self.replicas * self.pool.max
+        return self.replicas * (self.pool.max + HEALTH_CONNECTIONS_PER_REPLICA)
 
     @property
     def fits_budget(self) -> bool:
@@ -160,11 +164,12 @@ class Profiles:
             raise UserError(f"--replicas must be at most {MAX_REPLICAS} (got {replicas})")
         budget = self.budget
         if profile.max_per_replica is None:
-            share = budget.app_budget // replicas
+            share = budget.app_budget // replicas - HEALTH_CONNECTIONS_PER_REPLICA
             if share < 1:
                 raise UserError(
                     f"profile '{name}' cannot fit {replicas} replicas into the app budget of "
-                    f"{budget.app_budget} connections: use --replicas {budget.app_budget} or fewer"
+                    f"{budget.app_budget} connections: use --replicas "
+                    f"{budget.app_budget // (1 + HEALTH_CONNECTIONS_PER_REPLICA)} or fewer"
                 )
             pool_max = min(share, profile.max_per_replica_cap or share)
         else:
@@ -186,8 +191,8 @@ class Profiles:
         # The whole point of a budget-enforcing profile: refuse rather than exceed it.
         if profile.enforces_budget and not resolved.fits_budget:
             raise UserError(
-                f"profile '{name}': {replicas} replicas x pool max {pool_max} = "
-                f"{resolved.app_connections_max} exceeds the app budget {budget.app_budget}"
+                f"profile '{name}': {replicas} replicas x (pool max {pool_max} + 1 health check) "
+                f"= {resolved.app_connections_max} exceeds the app budget {budget.app_budget}"
             )
         return resolved
 

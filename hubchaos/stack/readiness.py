@@ -31,7 +31,8 @@ def http_check(url: str, expect_text: str | None = None) -> Check:
         except httpx.HTTPError as exc:
             return f"GET {url} failed: {type(exc).__name__}"
         if response.status_code != 200:
-            return f"GET {url} answered HTTP {response.status_code}"
+            body = " ".join(response.text.split())[:160]
+            return f"GET {url} answered HTTP {response.status_code}{': ' + body if body else ''}"
         if expect_text is not None and expect_text not in response.text:
             return f"GET {url} does not show '{expect_text}' yet"
         return None

@@ -50,7 +50,10 @@ class StackState:
         return {
             "HUBCHAOS_TOXIPROXY_URL": self.toxiproxy_url,
             "HUBCHAOS_APP_URL": self.app_url,
+            "HUBCHAOS_APP_REPLICA_URLS": ",".join(self.app_replica_urls),
             "HUBCHAOS_DB_DSN": self.db_dsn,
+            "HUBCHAOS_OBSERVER_DSN": self.observer_dsn,
+            "HUBCHAOS_FLOOD_DSN": self.app_db_dsn,
             "HUBCHAOS_PROMETHEUS_URL": self.prometheus_url,
             "HUBCHAOS_ALERTMANAGER_URL": self.alertmanager_url,
             "HUBCHAOS_RECEIVER_URL": self.receiver_url,

@@ -32,6 +32,7 @@ class ExperimentOutcome:
     stdout: str
     stderr: str
     journal: dict
+    out_dir: Path
 
     def explain(self) -> str:
         return f"exit {self.code}\n{self.stderr[-4000:]}"
@@ -44,6 +45,22 @@ class HubStack:
         self.state_dir = state_dir
         self.offset = offset
         self.stack = LocalStack(state_dir, port_offset=offset, progress=lambda line: None)
+        self._outcomes: dict[tuple[str, str], ExperimentOutcome] = {}
+
+    def outcome(self, experiment: str, profile: str) -> ExperimentOutcome:
+        """`experiment` run once per session on `profile`, with report and JUnit.
+
+        Several tests look at the same run (verdict, report, JUnit), so the
+        run happens once, whichever test asks first.
+        """
+        key = (experiment, profile)
+        if key not in self._outcomes:
+            self.use_profile(profile)
+            out_dir = self.state_dir.parent / "runs" / profile / Path(experiment).stem
+            self._outcomes[key] = self.run(
+                experiment, "--junit", str(out_dir / "junit.xml"), out_dir=out_dir
+            )
+        return self._outcomes[key]
 
     def use_profile(self, profile: str, replicas: int = 2) -> None:
         state = self.stack.state()
@@ -71,7 +88,7 @@ class HubStack:
         )  # fmt: skip
         journal_path = out_dir / f"{Path(experiment).stem}.journal.json"
         journal = json.loads(journal_path.read_text()) if journal_path.exists() else {}
-        return ExperimentOutcome(result.returncode, result.stdout, result.stderr, journal)
+        return ExperimentOutcome(result.returncode, result.stdout, result.stderr, journal, out_dir)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from tests.experiments.conftest import HubStack
@@ -17,8 +19,7 @@ def _after_probe(journal: dict, name: str) -> dict:
 
 
 def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
-    hub_stack.use_profile("fixed")
-    outcome = hub_stack.run(EXPERIMENT)
+    outcome = hub_stack.outcome(EXPERIMENT, "fixed")
     assert outcome.code == 0, outcome.explain()
     budget = _after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
     assert budget["output"]["since_fault"] is True
@@ -37,10 +38,21 @@ def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
 
 
 def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
-    hub_stack.use_profile("incident")
-    outcome = hub_stack.run(EXPERIMENT)
+    outcome = hub_stack.outcome(EXPERIMENT, "incident")
     assert outcome.code == 1, outcome.explain()
     assert "postgres-connections-stayed-inside-the-budget" in outcome.stderr
     budget = _after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
     assert budget["output"]["peak"] >= 57
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+
+
+def test_junit_separates_a_pass_from_a_deviation(hub_stack: HubStack) -> None:
+    passed = ET.parse(hub_stack.outcome(EXPERIMENT, "fixed").out_dir / "junit.xml")
+    deviated = ET.parse(hub_stack.outcome(EXPERIMENT, "incident").out_dir / "junit.xml")
+    (case,) = passed.getroot().iter("testcase")
+    assert list(case) == [] and case.get("file", "").endswith(EXPERIMENT)
+    (case,) = deviated.getroot().iter("testcase")
+    (failure,) = list(case)
+    assert failure.tag == "failure"
+    assert "postgres-connections-stayed-inside-the-budget" in (failure.text or "")
+    assert deviated.getroot().find("testsuite").get("failures") == "1"  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""Ctrl-C during the method leaves no toxic, no flood connection, no extra DB connection."""
+"""Ctrl-C or SIGTERM mid-method leaves no toxic, no flood connection, no extra DB connection."""
 
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ def _wait_until(condition: object, seconds: float) -> bool:
     return False
 
 
-def test_sigint_during_the_method_leaves_nothing_behind(hub_stack: HubStack) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_method_leaves_nothing_behind(
+    hub_stack: HubStack, signum: signal.Signals
+) -> None:
     hub_stack.use_profile("fixed")
     state = hub_stack.stack.state()
     assert state is not None
@@ -65,7 +68,7 @@ def test_sigint_during_the_method_leaves_nothing_behind(hub_stack: HubStack) -> 
         # the fault is really in place before we interrupt
         assert _wait_until(lambda: _count(state.db_dsn, OWN_CONNECTIONS_SQL) >= 20, 30)
         assert _toxics(state.toxiproxy_url) == {"hub_db": ["latency_downstream"]}
-        run.send_signal(signal.SIGINT)
+        run.send_signal(signum)
         _, stderr = run.communicate(timeout=60)
     finally:
         if run.poll() is None:

@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
-from hubchaos.proxy.errors import BadRequest, InvalidAttribute
+from hubchaos.proxy.errors import BadRequest, InvalidAttribute, bad_body
 
 # How a direction ends, passed down the chain after the last byte.
 EOF = 1  # the sender half-closed: write EOF to the receiver
@@ -76,10 +76,12 @@ class Attributes:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            raise InvalidAttribute("attributes", "must be a JSON object")
+            raise bad_body(f"field 'attributes' must be a JSON object, got {raw!r}")
         known = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, int] = base.to_json() if base is not None else {}
         for key, value in raw.items():
+            if value is None:
+                continue  # null counts as absent, as upstream's Go decoding has it
             spec = known.get(key)
             if spec is None:
                 expected = ", ".join(known) or "none"
@@ -95,7 +97,7 @@ class Attributes:
 
 def _integer(name: str, value: object, meta: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidAttribute(f"attribute {name!r}", f"must be an integer, got {value!r}")
+        raise bad_body(f"attribute {name!r} must be an integer, got {value!r}")
     if isinstance(value, float):
         if not value.is_integer():
             raise InvalidAttribute(f"attribute {name!r}", f"must be an integer, got {value!r}")

@@ -1,0 +1,48 @@
+"""Finding the environment driver of the stack a run targets.
+
+The driver is the local stack (`hubchaos.stack.local.LocalStack`) in the
+state directory of configuration key `hubchaos_state_dir` (else env
+HUBCHAOS_STATE_DIR, which `hubchaos run` exports, else `.hubchaos`), under the
+port offset of `hubchaos_port_offset` (else HUBCHAOS_PORT_OFFSET, else 0).
+"""
+
+from pathlib import Path
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration
+
+from hubchaos.actions._common import config_value
+from hubchaos.errors import HubchaosError
+from hubchaos.stack.local import DEFAULT_STATE_DIR, LocalStack
+from hubchaos.stack.state import StackState
+
+STATE_DIR_KEY = "hubchaos_state_dir"
+PORT_OFFSET_KEY = "hubchaos_port_offset"
+
+
+def stack_driver(configuration: Configuration | None) -> LocalStack:
+    """The driver of the stack this run targets (its progress lines are dropped)."""
+    state_dir = Path(config_value(configuration, STATE_DIR_KEY, str(DEFAULT_STATE_DIR)))
+    raw_offset = config_value(configuration, PORT_OFFSET_KEY, "0")
+    try:
+        offset = int(raw_offset)
+    except ValueError:
+        raise ActivityFailed(
+            f"{PORT_OFFSET_KEY} (env {PORT_OFFSET_KEY.upper()}) must be an integer, "
+            f"got {raw_offset!r}"
+        ) from None
+    return LocalStack(state_dir, port_offset=offset, progress=lambda line: None)
+
+
+def running_state(driver: LocalStack) -> StackState:
+    """stack.json of the running stack, or ActivityFailed naming the state directory."""
+    try:
+        state = driver.state()
+    except HubchaosError as exc:
+        raise ActivityFailed(f"local stack in {driver.state_dir}: {exc}") from None
+    if state is None:
+        raise ActivityFailed(
+            f"local stack in {driver.state_dir}: no stack is running there "
+            f"(set {STATE_DIR_KEY} or env {STATE_DIR_KEY.upper()} to its state directory)"
+        )
+    return state

@@ -1,0 +1,484 @@
+"""Toxiproxy actions: add and remove toxics, disable and enable proxies, reset.
+
+Each action talks to the Toxiproxy API named by the configuration key
+`hubchaos_toxiproxy_url` (else the HUBCHAOS_TOXIPROXY_URL environment variable,
+else http://127.0.0.1:8474) and returns what it did, e.g.
+``{"toxiproxy": url, "proxy": "hub_db", "toxic": {...as the server stored it}}``.
+
+How the client is used, and its missing timeouts
+------------------------------------------------
+toxiproxy-python is the project's client, but as shipped it cannot be trusted
+with a stuck server: its `APIConsumer` calls `requests` without any timeout,
+and it keeps the server's host and port in class attributes shared by the whole
+process (two experiments, or a background activity, would trample each other).
+Its `Proxy`/`Toxiproxy` objects always call that shared consumer without extra
+arguments, and `Proxy.add_toxic` throws the server's reply away. So this module
+uses the part that serves, `APIConsumer` (URL building and the mapping of 404,
+409 and 400 to `NotFound`, `ProxyExists`, `InvalidToxic`), through a subclass
+bound to one server's host and port, and passes ``timeout=(connect, read)``
+explicitly on every call (the consumer forwards keyword arguments to
+`requests`). The default is 5 s per connect and per read; the configuration
+key `hubchaos_toxiproxy_timeout` (seconds) overrides it. A server that accepts
+and never answers, or a refused connection, becomes an `ActivityFailed` naming
+the URL and the cause.
+
+Ledger
+------
+Every toxic added and every proxy disabled by this process is recorded in a
+process-wide ledger (`ledger()`); removing or re-enabling it through these
+actions strikes it out. The safety control calls `undo_all()` so that however
+a run ends, exactly what this run injected is removed, and nothing else;
+`undo_all` is also an action, for use as a rollback. (`ledger` is deliberately
+not in `__all__`: it is for controls, not an experiment step.)
+"""
+
+import functools
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+from toxiproxy.api import APIConsumer
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+
+from hubchaos.actions._common import (
+    as_float,
+    as_int,
+    as_positive_float,
+    ensure_allowed_url,
+    url_host_port,
+)
+from hubchaos.faults import record_fault
+from hubchaos.settings import setting
+
+__all__ = [
+    "add_bandwidth",
+    "add_latency",
+    "add_limit_data",
+    "add_reset_peer",
+    "add_slicer",
+    "add_slow_close",
+    "add_timeout",
+    "disable_proxy",
+    "enable_proxy",
+    "remove_all_toxics",
+    "remove_toxic",
+    "reset",
+    "undo_all",
+]
+
+DEFAULT_API_TIMEOUT_S = 5.0
+STREAMS = ("upstream", "downstream")
+
+
+# --------------------------------------------------------------------------- client
+
+
+class _Api:
+    """One Toxiproxy server, every call bounded by `timeout_s` and errors made explicit."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        scheme, host, port = url_host_port(url)
+        # toxiproxy-python builds "http://host:port" + path itself.
+        if scheme != "http" or urlsplit(url).path.strip("/"):
+            raise ActivityFailed(f"Toxiproxy URL {url!r} is not supported: use http://HOST:PORT")
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._consumer = _consumer_for(host, port)
+
+    def get(self, path: str) -> Any:
+        return self._call(self._consumer.get, path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._call(self._consumer.post, path, json=body)
+
+    def delete(self, path: str) -> None:
+        self._call(self._consumer.delete, path)
+
+    def _call(self, method: Callable[..., requests.Response], path: str, **kwargs: Any) -> Any:
+        where = f"Toxiproxy at {self.url}"
+        try:
+            response = method(path, timeout=(self.timeout_s, self.timeout_s), **kwargs)
+        except requests.Timeout as exc:
+            raise ActivityFailed(
+                f"{where} did not answer {path} within {self.timeout_s:g}s ({type(exc).__name__})"
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise ActivityFailed(f"{where} is unreachable: {_root_cause(exc)}") from exc
+        except (NotFound, ProxyExists, InvalidToxic) as exc:
+            raise ActivityFailed(f"{where}: {path}: {_server_error(exc.args)}") from exc
+        if response.status_code >= 300:
+            raise ActivityFailed(
+                f"{where}: {path}: HTTP {response.status_code} {_server_error((response.content,))}"
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ActivityFailed(f"{where}: {path}: reply is not JSON") from exc
+
+
+def _path(proxy: str, *rest: str) -> str:
+    """/proxies/<proxy>/...: names are quoted, so "a/b" cannot reach another route."""
+    return "/".join(["/proxies", *(quote(str(part), safe="") for part in (proxy, *rest))])
+
+
+@functools.lru_cache(maxsize=32)
+def _consumer_for(host: str, port: int) -> type[APIConsumer]:
+    # A subclass per server: the library's classmethods read cls.host/cls.port,
+    # so the shared base class is never mutated.
+    return type(f"APIConsumer_{host}_{port}", (APIConsumer,), {"host": host, "port": port})
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost OS error behind a requests exception, e.g. "[Errno 111] Connection refused"."""
+    cause: BaseException | None = exc
+    innermost: BaseException = exc
+    for _ in range(10):  # the chain is short; bound it anyway
+        if cause is None:
+            break
+        innermost = cause
+        cause = cause.__cause__ or cause.__context__
+    return str(innermost) or type(innermost).__name__
+
+
+def _server_error(args: tuple[Any, ...]) -> str:
+    raw = args[0] if args else b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text.strip()[:200] or "no error text"
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return text.strip()[:200]
+
+
+def _api(configuration: Configuration) -> _Api:
+    url = setting("hubchaos_toxiproxy_url", configuration)
+    timeout_s = DEFAULT_API_TIMEOUT_S
+    if configuration and configuration.get("hubchaos_toxiproxy_timeout"):
+        timeout_s = as_positive_float(
+            "hubchaos_toxiproxy_timeout", configuration["hubchaos_toxiproxy_timeout"], 300.0
+        )
+    ensure_allowed_url(url, configuration)
+    return _Api(url, timeout_s)
+
+
+# --------------------------------------------------------------------------- ledger
+
+_ledger_lock = threading.Lock()
+# (url, proxy, toxic) for toxics; (url, proxy, "") for disabled proxies, in order of injection
+_ledger: list[tuple[str, str, str]] = []
+
+
+def _record(url: str, proxy: str, toxic: str = "") -> None:
+    with _ledger_lock:
+        if (url, proxy, toxic) not in _ledger:
+            _ledger.append((url, proxy, toxic))
+
+
+def _strike(url: str, proxy: str | None = None, toxic: str | None = None) -> None:
+    """Forget ledger entries of `url` matching `proxy` and `toxic` (None: any; "*": any toxic)."""
+
+    def matches(entry: tuple[str, str, str]) -> bool:
+        entry_url, entry_proxy, entry_toxic = entry
+        if entry_url != url or (proxy is not None and entry_proxy != proxy):
+            return False
+        if toxic == "*":
+            return bool(entry_toxic)
+        return toxic is None or entry_toxic == toxic
+
+    with _ledger_lock:
+        _ledger[:] = [entry for entry in _ledger if not matches(entry)]
+
+
+def ledger() -> list[dict[str, str]]:
+    """What this process injected and has not undone yet, oldest first.
+
+    Each entry is ``{"kind": "toxic", "toxiproxy", "proxy", "toxic"}`` or
+    ``{"kind": "disabled_proxy", "toxiproxy", "proxy"}``.
+    """
+    with _ledger_lock:
+        entries = list(_ledger)
+    return [_describe_entry(*entry) for entry in entries]
+
+
+def _describe_entry(url: str, proxy: str, toxic: str) -> dict[str, str]:
+    if toxic:
+        return {"kind": "toxic", "toxiproxy": url, "proxy": proxy, "toxic": toxic}
+    return {"kind": "disabled_proxy", "toxiproxy": url, "proxy": proxy}
+
+
+def undo_all(timeout_seconds: float = DEFAULT_API_TIMEOUT_S) -> dict[str, Any]:
+    """Remove every toxic and re-enable every proxy recorded in the ledger, newest first.
+
+    A toxic or proxy already gone counts as undone. Whatever could not be
+    undone stays in the ledger (a later call retries it) and the call raises
+    `ActivityFailed` naming it, after trying everything else.
+    """
+    with _ledger_lock:
+        entries = list(reversed(_ledger))
+    undone: list[dict[str, str]] = []
+    failures: list[str] = []
+    for url, proxy, toxic in entries:
+        api = _Api(url, timeout_seconds)
+        try:
+            if toxic:
+                _delete_if_present(api, _path(proxy, "toxics", toxic))
+            else:
+                _enable_if_present(api, proxy)
+        except ActivityFailed as exc:
+            failures.append(str(exc))
+            continue
+        _strike(url, proxy, toxic)
+        undone.append(_describe_entry(url, proxy, toxic))
+    if failures:
+        raise ActivityFailed("could not undo: " + "; ".join(failures))
+    return {"undone": undone}
+
+
+def _delete_if_present(api: _Api, path: str) -> None:
+    try:
+        api.delete(path)
+    except ActivityFailed as exc:
+        if isinstance(exc.__cause__, NotFound):
+            return
+        raise
+
+
+def _enable_if_present(api: _Api, proxy: str) -> None:
+    try:
+        api.post(_path(proxy), {"enabled": True})
+    except ActivityFailed as exc:
+        if isinstance(exc.__cause__, NotFound):
+            return
+        raise
+
+
+# --------------------------------------------------------------------------- toxics
+
+
+def _add_toxic(
+    kind: str,
+    proxy: str,
+    attributes: dict[str, int],
+    stream: str,
+    toxicity: float,
+    name: str,
+    configuration: Configuration,
+) -> dict[str, Any]:
+    if stream not in STREAMS:
+        raise ActivityFailed(f"{kind} toxic on {proxy!r}: stream must be one of {STREAMS}")
+    toxicity = as_float("toxicity", toxicity, 0.0, 1.0)
+    api = _api(configuration)
+    body = {
+        "name": name or f"{kind}_{stream}",
+        "type": kind,
+        "stream": stream,
+        "toxicity": toxicity,
+        "attributes": attributes,
+    }
+    toxic = api.post(_path(proxy, "toxics"), body)
+    if not isinstance(toxic, dict) or not toxic.get("name"):
+        raise ActivityFailed(f"Toxiproxy at {api.url}: unexpected reply adding {kind}: {toxic}")
+    _record(api.url, proxy, str(toxic["name"]))
+    record_fault(f"toxic:{kind}", f"{proxy}/{toxic['name']}")
+    return {"toxiproxy": api.url, "proxy": proxy, "toxic": toxic}
+
+
+def add_latency(
+    proxy: str,
+    latency_ms: int,
+    jitter_ms: int = 0,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Delay data on `proxy` by `latency_ms` (+/- `jitter_ms`) milliseconds."""
+    attributes = {
+        "latency": as_int("latency_ms", latency_ms),
+        "jitter": as_int("jitter_ms", jitter_ms),
+    }
+    return _add_toxic("latency", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def add_bandwidth(
+    proxy: str,
+    rate_kb_per_second: int,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Limit data on `proxy` to `rate_kb_per_second` kilobytes per second."""
+    attributes = {"rate": as_int("rate_kb_per_second", rate_kb_per_second)}
+    return _add_toxic("bandwidth", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def add_slow_close(
+    proxy: str,
+    delay_ms: int,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Delay closing connections on `proxy` by `delay_ms` milliseconds."""
+    attributes = {"delay": as_int("delay_ms", delay_ms)}
+    return _add_toxic("slow_close", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def add_timeout(
+    proxy: str,
+    timeout_ms: int = 0,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Stop all data on `proxy`; close the connection after `timeout_ms` (0: never)."""
+    attributes = {"timeout": as_int("timeout_ms", timeout_ms)}
+    return _add_toxic("timeout", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def add_reset_peer(
+    proxy: str,
+    timeout_ms: int = 0,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Reset connections on `proxy` (TCP RST) after `timeout_ms` milliseconds (0: at once)."""
+    attributes = {"timeout": as_int("timeout_ms", timeout_ms)}
+    return _add_toxic("reset_peer", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def add_slicer(
+    proxy: str,
+    average_size: int,
+    size_variation: int = 0,
+    delay_us: int = 0,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Slice data on `proxy` into packets of about `average_size` bytes, `delay_us` apart."""
+    attributes = {
+        "average_size": as_int("average_size", average_size),
+        "size_variation": as_int("size_variation", size_variation),
+        "delay": as_int("delay_us", delay_us),
+    }
+    return _add_toxic("slicer", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def add_limit_data(
+    proxy: str,
+    max_bytes: int,
+    stream: str = "downstream",
+    toxicity: float = 1.0,
+    name: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Close connections on `proxy` once `max_bytes` bytes have passed."""
+    attributes = {"bytes": as_int("max_bytes", max_bytes)}
+    return _add_toxic("limit_data", proxy, attributes, stream, toxicity, name, configuration)
+
+
+def remove_toxic(
+    proxy: str,
+    name: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Remove the toxic `name` from `proxy`; a toxic that is not there is an error."""
+    api = _api(configuration)
+    api.delete(_path(proxy, "toxics", name))
+    _strike(api.url, proxy, name)
+    return {"toxiproxy": api.url, "proxy": proxy, "removed": [name]}
+
+
+def remove_all_toxics(
+    proxy: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Remove every toxic from `proxy`, or from every proxy when `proxy` is empty."""
+    api = _api(configuration)
+    proxies = [proxy] if proxy else sorted(_proxies(api))
+    removed: list[dict[str, str]] = []
+    for each in proxies:
+        toxics = api.get(_path(each, "toxics")) or []
+        for toxic in toxics:
+            toxic_name = str(toxic["name"])
+            _delete_if_present(api, _path(each, "toxics", toxic_name))
+            removed.append({"proxy": each, "toxic": toxic_name})
+        _strike(api.url, each, "*")
+    return {"toxiproxy": api.url, "removed": removed}
+
+
+def disable_proxy(
+    proxy: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Disable `proxy`: it drops open connections and refuses new ones until enabled."""
+    api = _api(configuration)
+    before = api.get(_path(proxy))
+    after = api.post(_path(proxy), {"enabled": False})
+    # Only a proxy this run took down is ours to bring back.
+    if isinstance(before, dict) and before.get("enabled", True):
+        _record(api.url, proxy)
+    record_fault("proxy-disabled", proxy)
+    return {"toxiproxy": api.url, "proxy": proxy, "enabled": _enabled(after, False)}
+
+
+def enable_proxy(
+    proxy: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Enable `proxy` again: it listens and forwards new connections."""
+    api = _api(configuration)
+    after = api.post(_path(proxy), {"enabled": True})
+    _strike(api.url, proxy, "")
+    return {"toxiproxy": api.url, "proxy": proxy, "enabled": _enabled(after, True)}
+
+
+def reset(
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Enable every proxy and remove every toxic on the Toxiproxy server."""
+    api = _api(configuration)
+    api.post("/reset")
+    _strike(api.url)
+    return {"toxiproxy": api.url, "reset": True}
+
+
+def _proxies(api: _Api) -> dict[str, Any]:
+    proxies = api.get("/proxies")
+    if not isinstance(proxies, dict):
+        raise ActivityFailed(f"Toxiproxy at {api.url}: unexpected reply listing proxies")
+    return proxies
+
+
+def _enabled(reply: Any, expected: bool) -> bool:
+    if isinstance(reply, dict) and "enabled" in reply:
+        return bool(reply["enabled"])
+    return expected

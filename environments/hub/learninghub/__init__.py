@@ -1,0 +1,3 @@
+"""My Learning Hub: student dashboard and classroom chat over a bounded PostgreSQL pool."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""What `hubchaos run` shows while an experiment runs: the live view or plain lines.
+
+The live view needs a terminal; CI logs get plain lines plus a status line
+with the stack's numbers every few seconds. `--live/--plain` overrides the
+guess.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from hubchaos.progress import ProgressLines, StatusTicker
+
+__all__ = ["run_display", "wants_live_view"]
+
+
+def wants_live_view(choice: bool | None, stream: TextIO | None = None) -> bool:
+    """The user's --live/--plain if given, else live only on a real, capable terminal."""
+    if choice is not None:
+        return choice
+    stream = stream or sys.stderr
+    is_tty = hasattr(stream, "isatty") and stream.isatty()
+    return is_tty and os.environ.get("TERM", "") not in ("", "dumb")
+
+
+@contextmanager
+def run_display(
+    live: bool, prometheus_url: str, title: str = "", position: str = ""
+) -> Iterator[list[Any]]:
+    """Shows one experiment's run; yields the chaoslib event handlers to run it with."""
+    if live:
+        from hubchaos.live import LiveView  # rich is only imported when it draws
+
+        with LiveView(prometheus_url, title=title, position=position) as view:
+            yield view.handlers
+        return
+    lines = ProgressLines()
+    ticker = StatusTicker(lines, prometheus_url)
+    ticker.start()
+    try:
+        yield [lines]
+    finally:
+        ticker.stop()

@@ -1,0 +1,105 @@
+"""One epoll set for every proxied socket, watched by the event loop as a single fd.
+
+Registering a socket with the loop itself (add_reader/add_writer) costs a
+libuv handle and several syscalls each time interest changes; here a socket
+costs one epoll_ctl when first watched and one per change of interest, and
+events are dispatched in batches. Timers and the API stay on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import select
+from collections.abc import Callable
+from typing import Protocol
+
+IN = select.EPOLLIN
+OUT = select.EPOLLOUT
+READ_EVENTS = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+WRITE_EVENTS = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+BATCH = 512
+SWEEP_S = 0.5
+
+
+class Watched(Protocol):
+    fd: int
+    mask: int
+    deferred: bool  # listeners: handled after the batch, so no fd is reused within it
+
+    def on_event(self, events: int) -> None: ...
+
+
+class Reactor:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.epoll = select.epoll()
+        self.watched: dict[int, Watched] = {}
+        # key -> (deadline, callback); few at a time (connects in progress)
+        self.deadlines: dict[object, tuple[float, Callable[[], None]]] = {}
+        self.sweeper: asyncio.TimerHandle | None = None
+        loop.add_reader(self.epoll.fileno(), self._dispatch)
+
+    def watch(self, target: Watched, mask: int) -> None:
+        """Set the events wanted for `target`'s fd (0: stop watching it)."""
+        old = target.mask
+        if mask == old:
+            return
+        target.mask = mask
+        if old == 0:
+            self.epoll.register(target.fd, mask)
+            self.watched[target.fd] = target
+        elif mask == 0:
+            self.epoll.unregister(target.fd)
+            del self.watched[target.fd]
+        else:
+            self.epoll.modify(target.fd, mask)
+
+    def forget(self, target: Watched) -> None:
+        """The fd is about to be closed: closing it leaves the epoll set by itself."""
+        if target.mask:
+            target.mask = 0
+            del self.watched[target.fd]
+
+    def _dispatch(self) -> None:
+        watched = self.watched
+        later = []
+        for fd, events in self.epoll.poll(0, BATCH):
+            target = watched.get(fd)
+            if target is None:
+                continue  # closed earlier in this batch
+            if target.deferred:
+                later.append(target)
+            else:
+                target.on_event(events)
+        for target in later:
+            if target.mask:
+                target.on_event(IN)
+
+    def set_deadline(self, key: object, delay: float, callback: Callable[[], None]) -> None:
+        """Run `callback` about `delay` s from now (within SWEEP_S) unless cleared first.
+
+        Cheaper than a loop timer per connection: one sweep serves them all.
+        """
+        self.deadlines[key] = (self.loop.time() + delay, callback)
+        if self.sweeper is None:
+            self.sweeper = self.loop.call_later(SWEEP_S, self._sweep)
+
+    def clear_deadline(self, key: object) -> None:
+        self.deadlines.pop(key, None)
+
+    def _sweep(self) -> None:
+        self.sweeper = None
+        now = self.loop.time()
+        due = [key for key, (deadline, _) in self.deadlines.items() if deadline <= now]
+        for key in due:
+            entry = self.deadlines.pop(key, None)
+            if entry is not None:
+                entry[1]()
+        if self.deadlines:
+            self.sweeper = self.loop.call_later(SWEEP_S, self._sweep)
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.epoll.fileno())
+        self.epoll.close()
+        if self.sweeper is not None:
+            self.sweeper.cancel()

@@ -1,0 +1,104 @@
+"""Connections through a proxy: enable/disable, upstream failures, counters."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.proxy.conftest import ProxyUnderTest, TcpServer, read_exactly
+from tests.proxy.helpers import requires_embedded
+
+MakeProxy = Callable[[str], ProxyUnderTest]
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(10) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_disabling_drops_open_connections_and_refuses_new(
+    make_proxy: MakeProxy, echo_server: TcpServer
+) -> None:
+    proxy = make_proxy(echo_server.address)
+    with proxy.connect() as sock:
+        sock.sendall(b"hi")
+        assert read_exactly(sock, 2) == b"hi"
+        proxy.set_enabled(False)
+        assert closed_by_peer(sock)
+    with pytest.raises(ConnectionRefusedError):
+        proxy.connect(timeout_s=2).close()
+    proxy.set_enabled(True)
+    with proxy.connect() as sock:  # same port again
+        sock.sendall(b"back")
+        assert read_exactly(sock, 4) == b"back"
+
+
+def test_dead_upstream_closes_the_client_quickly(make_proxy: MakeProxy) -> None:
+    proxy = make_proxy(f"127.0.0.1:{free_port()}")  # nothing listens there
+    with proxy.connect() as sock:
+        start = time.monotonic()
+        sock.sendall(b"hello?")
+        assert closed_by_peer(sock)
+        assert time.monotonic() - start < 1.0
+
+
+def test_deleting_a_proxy_closes_its_connections(
+    make_proxy: MakeProxy, echo_server: TcpServer
+) -> None:
+    proxy = make_proxy(echo_server.address)
+    with proxy.connect() as sock:
+        sock.sendall(b"x")
+        read_exactly(sock, 1)
+        assert proxy.api.delete(f"/proxies/{proxy.name}").status_code == 204
+        assert closed_by_peer(sock)
+
+
+def test_many_concurrent_connections_each_get_their_own_bytes(
+    make_proxy: MakeProxy, echo_server: TcpServer
+) -> None:
+    proxy = make_proxy(echo_server.address)
+    proxy.add_toxic("latency", "downstream", latency=20, jitter=10)
+    sockets = [proxy.connect() for _ in range(40)]
+    try:
+        for index, sock in enumerate(sockets):
+            sock.sendall(f"conn-{index:02d}".encode())
+        for index, sock in enumerate(sockets):
+            assert read_exactly(sock, 7) == f"conn-{index:02d}".encode()
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@requires_embedded
+def test_metrics_count_bytes_connections_and_toxics(
+    make_proxy: MakeProxy, echo_server: TcpServer, proxy_api: httpx.Client
+) -> None:
+    proxy = make_proxy(echo_server.address)
+    proxy.add_toxic("latency", "upstream", latency=1)
+    with proxy.connect() as sock:
+        sock.sendall(b"x" * 1000)
+        read_exactly(sock, 1000)
+        text = proxy_api.get("/metrics").text
+    labels = f'proxy="{proxy.name}"'
+
+    def value(metric: str, extra: str = "") -> float:
+        pattern = rf"^{metric}\{{([^}}]*{labels}[^}}]*)\}} (\S+)$"
+        for match in re.finditer(pattern, text, re.MULTILINE):
+            if extra in match.group(1):
+                return float(match.group(2))
+        raise AssertionError(f"{metric} {extra} missing:\n{text}")
+
+    assert value("toxiproxy_proxy_received_bytes_total", 'direction="upstream"') == 1000
+    assert value("toxiproxy_proxy_sent_bytes_total", 'direction="downstream"') == 1000
+    assert value("toxiproxy_proxy_connections_total") == 1
+    assert value("toxiproxy_proxy_connections_active") == 1
+    assert value("toxiproxy_proxy_toxics_active") == 1
+    assert value("toxiproxy_proxy_toxic", 'type="latency"') == 1.0

@@ -1,0 +1,162 @@
+"""The control API stays responsive: slow upstreams, traffic, big or broken requests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+
+import httpx
+import pytest
+
+from tests.proxy.conftest import LOOPBACK, ProxyUnderTest, TcpServer, read_exactly
+from tests.proxy.helpers import api_error, requires_embedded
+
+MakeProxy = Callable[[str], ProxyUnderTest]
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A listener that never accepts, its backlog full: connects to it hang in SYN retries."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(0)
+    address = f"{LOOPBACK}:{listener.getsockname()[1]}"
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex((LOOPBACK, listener.getsockname()[1]))
+        fillers.append(filler)
+    time.sleep(0.1)
+    yield address
+    for filler in fillers:
+        filler.close()
+    listener.close()
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    start = time.monotonic()
+    response = call()
+    return response, time.monotonic() - start
+
+
+def test_slow_upstream_does_not_stall_other_clients(
+    make_proxy: MakeProxy, echo_server: TcpServer, blackhole: str, proxy_api: httpx.Client
+) -> None:
+    stuck = make_proxy(blackhole)
+    healthy = make_proxy(echo_server.address)
+    waiting = [stuck.connect() for _ in range(5)]  # each waits on an upstream connect
+    try:
+        for sock in waiting:
+            sock.sendall(b"anyone?")
+        start = time.monotonic()
+        with healthy.connect() as sock:
+            sock.sendall(b"fast")
+            assert read_exactly(sock, 4) == b"fast"
+        extra = stuck.connect()  # the stuck proxy itself still accepts
+        waiting.append(extra)
+        assert time.monotonic() - start < 1.0
+        response, elapsed = timed(lambda: proxy_api.get("/proxies"))
+        assert response.status_code == 200 and elapsed < 1.0
+    finally:
+        for sock in waiting:
+            sock.close()
+
+
+def test_api_answers_while_toxics_are_removed_under_traffic(
+    make_proxy: MakeProxy, echo_server: TcpServer, proxy_api: httpx.Client
+) -> None:
+    proxy = make_proxy(echo_server.address)
+    proxy.add_toxic("bandwidth", "downstream", rate=300)
+    proxy.add_toxic("latency", "upstream", latency=200)
+    proxy.add_toxic("timeout", "upstream", timeout=0)
+    stop = threading.Event()
+    sockets = [proxy.connect() for _ in range(6)]
+
+    def flood(sock: socket.socket) -> None:
+        sock.settimeout(0.2)
+        deadline = time.monotonic() + 10
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                sock.send(b"z" * 65536)
+                sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    threads = [threading.Thread(target=flood, args=(sock,), daemon=True) for sock in sockets]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.3)
+        for toxic in ("latency_upstream", "timeout_upstream", "bandwidth_downstream"):
+            path = f"/proxies/{proxy.name}/toxics/{toxic}"
+            response, elapsed = timed(partial(proxy_api.delete, path))
+            assert response.status_code == 204 and elapsed < 1.0, (toxic, elapsed)
+            response, elapsed = timed(lambda: proxy_api.get(f"/proxies/{proxy.name}"))
+            assert response.status_code == 200 and elapsed < 1.0
+        assert proxy_api.get(f"/proxies/{proxy.name}/toxics").json() == []
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
+        for sock in sockets:
+            sock.close()
+
+
+@requires_embedded
+def test_bodies_over_one_mebibyte_get_413(proxy_api: httpx.Client) -> None:
+    response = proxy_api.post("/proxies", content=b" " * ((1 << 20) + 1))
+    assert response.status_code == 413
+    assert "1 MiB" in api_error(response)
+    assert proxy_api.get("/version").status_code == 200
+
+
+@requires_embedded
+@pytest.mark.parametrize(
+    ("attributes", "named"),
+    [
+        ({"latancy": 100}, "latancy"),
+        ({"latency": -1}, "latency"),
+        ({"latency": 10**12}, "latency"),
+        ({"jitter": 1.5}, "jitter"),
+        ({"latency": "100"}, "latency"),
+    ],
+)
+def test_bad_attributes_are_rejected_by_name(
+    make_proxy: MakeProxy, attributes: dict[str, object], named: str
+) -> None:
+    proxy = make_proxy("127.0.0.1:9")
+    response = proxy.api.post(
+        f"/proxies/{proxy.name}/toxics", json={"type": "latency", "attributes": attributes}
+    )
+    assert response.status_code == 400
+    assert f"'{named}'" in api_error(response)
+    assert proxy.api.get(f"/proxies/{proxy.name}/toxics").json() == []
+
+
+@requires_embedded
+def test_bad_attribute_on_update_leaves_the_toxic_unchanged(make_proxy: MakeProxy) -> None:
+    proxy = make_proxy("127.0.0.1:9")
+    toxic = proxy.add_toxic("latency", latency=10)
+    path = f"/proxies/{proxy.name}/toxics/{toxic}"
+    response = proxy.api.patch(path, json={"attributes": {"latencyy": 5}})
+    assert response.status_code == 400 and "latencyy" in api_error(response)
+    response = proxy.api.patch(path, json={"toxicity": 1.5})
+    assert response.status_code == 400 and "toxicity" in api_error(response)
+    assert proxy.api.get(path).json()["attributes"] == {"latency": 10, "jitter": 0}
+
+
+@requires_embedded
+def test_malformed_http_gets_400_and_the_server_keeps_serving(toxiproxy: str) -> None:
+    host, port = toxiproxy.removeprefix("http://").split(":")
+    for garbage in (b"NOT HTTP\r\n\r\n", b"GET /version HTTP/1.1\r\nBad Header\r\n\r\n"):
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(garbage)
+            reply = sock.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert httpx.get(f"{toxiproxy}/version", timeout=5).status_code == 200
