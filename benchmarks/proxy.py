@@ -74,8 +74,8 @@ class Settings:
 FULL = Settings(
     rounds=5,
     throughput_s=3.0,
-    rtt_rounds=5,
-    rtt_count=4000,
+    rtt_rounds=10,
+    rtt_count=2000,
     connrate_s=3.0,
     connrate_clients=4,
     held=4000,
@@ -193,23 +193,35 @@ def bench_throughput(bench: Bench) -> dict[str, Any]:
 
 
 def bench_rtt(bench: Bench) -> dict[str, Any]:
+    """64-byte ping-pong RTT per route; added = proxy p50 - direct p50.
+
+    Loopback RTT is bimodal on a busy 2-core machine (client and server on one
+    core or on two), so the added RTT is the median of per-round differences,
+    each between runs taken back to back, not a difference of pooled p50s.
+    """
     samples: dict[str, list[float]] = {route.name: [] for route in bench.routes}
+    round_p50: dict[str, list[float]] = {route.name: [] for route in bench.routes}
     rounds = bench.settings.rtt_rounds
     for round_index in range(rounds):
         for route in rotated(bench.routes, round_index):
             rtts = pingpong_rtts_us(bench.tool, route.echo, bench.settings.rtt_count)
             samples[route.name] += rtts
+            round_p50[route.name].append(percentile(rtts, 0.5))
             progress(
                 f"rtt round {round_index + 1}/{rounds} {route.name}: "
-                f"p50 {percentile(rtts, 0.5):.1f} us"
+                f"p50 {round_p50[route.name][-1]:.1f} us"
             )
-    p50 = {name: percentile(values, 0.50) for name, values in samples.items()}
+    direct = round_p50["direct"]
     return {
         "unit": "us",
         "count": {name: len(values) for name, values in samples.items()},
-        "p50": p50,
+        "p50": {name: percentile(values, 0.50) for name, values in samples.items()},
         "p99": {name: percentile(values, 0.99) for name, values in samples.items()},
-        "added_p50": {name: p50[name] - p50["direct"] for name in p50},
+        "round_p50": round_p50,
+        "added_p50": {
+            name: statistics.median(p - d for p, d in zip(p50s, direct, strict=True))
+            for name, p50s in round_p50.items()
+        },
     }
 
 

@@ -169,7 +169,7 @@ class ExperimentItem(pytest.Item):
     def __init__(self, *, title: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title = title
-        self.run: ExperimentRun | None = None
+        self.experiment_run: ExperimentRun | None = None
         self.add_marker(MARKER)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -182,22 +182,17 @@ class ExperimentItem(pytest.Item):
         from hubchaos.progress import ProgressLines
         from hubchaos.runner import run_experiment_file
 
-        try:
-            _stack_session(self.config).open()
-        except HubchaosError as exc:
-            pytest.fail(f"the stack is not available: {exc}", pytrace=False)
-        try:
-            # the verdict must not depend on the test runner's warning filters
-            # (filterwarnings = error would turn a library's DeprecationWarning
-            # into a failed probe); warnings are still recorded and shown.
-            with warnings.catch_warnings():
-                warnings.simplefilter("default")
-                self.run = run_experiment_file(
-                    str(self.path), _run_dir(self.config), event_handlers=[ProgressLines()]
-                )
-        except HubchaosError as exc:  # invalid experiment
-            pytest.fail(str(exc), pytrace=False)
-        run = self.run
+        problem = self._why_it_cannot_run()
+        if problem:  # failed out here, the report is one line without an exception chain
+            pytest.fail(problem, pytrace=False)
+        # The verdict must not depend on the test runner's warning filters
+        # (filterwarnings = error would turn a library's DeprecationWarning
+        # into a failed probe); warnings are still recorded and shown.
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            run = self.experiment_run = run_experiment_file(
+                str(self.path), _run_dir(self.config), event_handlers=[ProgressLines()]
+            )
         self.user_properties += [
             ("verdict", run.verdict.status_word),
             ("exit_code", run.verdict.code),
@@ -209,9 +204,23 @@ class ExperimentItem(pytest.Item):
         if run.verdict.code not in (ExitCode.PASSED, ExitCode.DEVIATED):
             pytest.fail(self._explain(run), pytrace=False)
 
+    def _why_it_cannot_run(self) -> str:
+        from hubchaos.experiments import load_valid_experiment
+
+        try:
+            load_valid_experiment(str(self.path))  # before the stack: a typo costs nothing
+        except HubchaosError as exc:
+            return str(exc)
+        try:
+            _stack_session(self.config).open()
+        except HubchaosError as exc:
+            return f"the stack is not available: {exc}"
+        return ""
+
     def runtest(self) -> None:
-        if self.run is not None and self.run.verdict.code == ExitCode.DEVIATED:
-            pytest.fail(self._explain(self.run), pytrace=False)
+        run = self.experiment_run
+        if run is not None and run.verdict.code == ExitCode.DEVIATED:
+            pytest.fail(self._explain(run), pytrace=False)
 
     def _explain(self, run: ExperimentRun) -> str:
         return f"{run.verdict.details()}\njournal: {run.journal_path}"
@@ -222,7 +231,8 @@ class ExperimentItem(pytest.Item):
             return
         from hubchaos.report import write_report
 
-        written = write_report(run.journal, Path(report_dir), stem=self.path.stem)
+        out_dir = self.config.invocation_params.dir / report_dir
+        written = write_report(run.journal, out_dir, stem=self.path.stem)
         self.user_properties += [("report", str(path)) for path in written]
 
 

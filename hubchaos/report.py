@@ -34,7 +34,7 @@ from hubchaos.report_html import render_html
 from hubchaos.score import score_run
 from hubchaos.verdict import verdict_from_journal
 
-__all__ = ["prepare_report", "render_markdown", "write_report"]
+__all__ = ["markdown_from_document", "prepare_report", "render_markdown", "write_report"]
 
 
 def write_report(journal: dict[str, Any], out_dir: Path, stem: str = "report") -> list[Path]:
@@ -75,6 +75,7 @@ def render_markdown(journal: dict[str, Any], plot_files: Mapping[str, str] | Non
 
 # --------------------------------------------------------------------------- Markdown
 
+# any run of whitespace, no-break spaces included: Markdown files stay plain to grep
 _WHITESPACE = re.compile(r"\s+")
 _ESCAPED = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
 

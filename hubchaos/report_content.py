@@ -77,14 +77,8 @@ def _graphs(plots: Sequence[Plot]) -> Section:
 
 def _hypothesis(journal: dict[str, Any]) -> Section:
     states = journal.get("steady_states") or {}
-    declared = [
-        str(p.get("name"))
-        for p in ((journal.get("experiment") or {}).get("steady-state-hypothesis") or {}).get(
-            "probes"
-        )
-        or []
-        if isinstance(p, dict)
-    ]
+    hypothesis = (journal.get("experiment") or {}).get("steady-state-hypothesis") or {}
+    declared = [str(p.get("name")) for p in hypothesis.get("probes") or [] if isinstance(p, dict)]
     phases = [("before the faults", states.get("before"))]
     phases += [("during the faults", s) for s in states.get("during") or [] if s]
     phases.append(("after the faults", states.get("after")))
@@ -95,7 +89,6 @@ def _hypothesis(journal: dict[str, Any]) -> Section:
         else:
             blocks = (_probe_table(state, declared),)
         subsections.append(Section(phase.capitalize(), f"hypothesis-{phase.split()[0]}", blocks))
-    hypothesis = (journal.get("experiment") or {}).get("steady-state-hypothesis") or {}
     intro = Paragraph(line(strong(str(hypothesis.get("title", "No steady-state hypothesis")))))
     return Section("Hypothesis results", "hypothesis", (intro,), tuple(subsections))
 
@@ -110,8 +103,8 @@ def _probe_table(state: dict[str, Any], declared: list[str]) -> Table:
         met = probe.get("tolerance_met")
         if probe.get("status") != "succeeded":
             value, mark, kind = (
-                line(bad(compact(probe.get("exception") or "failed", 120))),
-                line(bad("could not run")),
+                line(_last_line(probe.get("exception"))),
+                line(bad("error")),
                 "error",
             )
         else:
@@ -133,6 +126,13 @@ def _probe_table(state: dict[str, Any], declared: list[str]) -> Table:
             )
             kinds.append("skipped")
     return Table(("probe", "tolerance", "measured", "met"), tuple(rows), tuple(kinds))
+
+
+def _last_line(exception: Any) -> str:
+    """The last line of chaoslib's recorded traceback: the error itself."""
+    chunks = exception if isinstance(exception, list) else [str(exception or "")]
+    lines = [text.strip() for chunk in chunks for text in str(chunk).splitlines() if text.strip()]
+    return compact(lines[-1], 120) if lines else "failed without an error message"
 
 
 # ------------------------------------------------------------------------ detection

@@ -51,6 +51,9 @@ QUERIES: dict[str, str] = {
     "requests_per_second": "sum(rate(http_server_request_duration_seconds_count[5s]))",
 }
 SAMPLE_INTERVAL_S = 1.0
+# After the experiment: sample until HEALTHY_SAMPLES healthy samples in a row, at most this long.
+RECOVERY_GRACE_S = 30.0
+HEALTHY_SAMPLES = 3
 QUERY_TIMEOUT_S = 0.8
 
 
@@ -156,6 +159,9 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
     global _sampler
     if _sampler is None:
         return
+    interrupted = isinstance(state, dict) and state.get("status") == "interrupted"
+    if not interrupted:  # an interrupted run must end now, not in 30 s
+        _watch_recovery(_sampler)
     _sampler.stop()
     if isinstance(state, dict):
         state["hubchaos_timeline"] = {
@@ -164,6 +170,27 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
             "runbooks": _sampler.runbooks,
         }
     _sampler = None
+
+
+def _healthy(sample: dict[str, Any]) -> bool:
+    return not (sample.get("pool_pending") or 0) and (sample.get("error_rate") or 0) < 0.01
+
+
+def _watch_recovery(sampler: Sampler) -> None:
+    """Keep sampling until the service is healthy again, so the timeline shows the recovery.
+
+    The hypothesis after the method may end before the stack has recovered
+    (a deviation stops it at the first failed probe); the report's time to
+    recover needs the samples that follow. Bounded by RECOVERY_GRACE_S.
+    """
+    deadline = time.monotonic() + RECOVERY_GRACE_S
+    sampler.event("recovery-watch-start")
+    while time.monotonic() < deadline:
+        recent = sampler.samples[-HEALTHY_SAMPLES:]
+        if len(recent) == HEALTHY_SAMPLES and all(_healthy(s) for s in recent):
+            break
+        time.sleep(SAMPLE_INTERVAL_S)
+    sampler.event("recovery-watch-end")
 
 
 def cleanup_control() -> None:

@@ -325,15 +325,3 @@ def _reason(status: int) -> str:
 
 def _error_response(status: int, message: str) -> Response:
     return Response.json(status, {"error": message, "status": status})
-
-
-async def serve(
-    handler: Handler, host: str, port: int
-) -> tuple[asyncio.AbstractServer, set[HttpConnection]]:
-    """Listen for API clients; returns the server and its live connections."""
-    connections: set[HttpConnection] = set()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: HttpConnection(handler, connections), host, port, backlog=1024
-    )
-    return server, connections

@@ -116,7 +116,7 @@ class Endpoint:
         # writer side: bytes on their way into this socket
         self.pipe: tuple[int, int] | None = None
         self.piped = 0
-        self.outbuf: deque[bytes] | None = None
+        self.outbuf: deque[bytes | memoryview] | None = None
         self.outsize = 0
         self.writable = False  # connected
         self.writing = False
@@ -130,6 +130,9 @@ class Endpoint:
                 self._on_writable()
             else:
                 self.link.connected(events)
+
+    def crashed(self) -> None:
+        self.link.abort()
 
     def _watch(self) -> None:
         self.reactor.watch(self, (IN if self.reading else 0) | (OUT if self.writing else 0))
@@ -252,11 +255,11 @@ class Endpoint:
 
     # -- writing ----------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         sock = self.sock
         if sock is None or self.shut_pending or self.link.state == _GONE:
             return
-        if self.pipe is None and not self.outsize and self.writable:
+        if not self.piped and not self.outsize and self.writable:
             try:
                 sent = sock.send(data)
             except (BlockingIOError, InterruptedError):
@@ -266,7 +269,7 @@ class Endpoint:
                 return
             if sent == len(data):
                 return
-            data = data[sent:]
+            data = memoryview(data)[sent:]  # the rest, without copying it
         if self.outbuf is None:
             self.outbuf = deque()
         self.outbuf.append(data)
@@ -278,7 +281,7 @@ class Endpoint:
 
     def shutdown_write(self) -> None:
         """Send EOF once every queued byte is out."""
-        if self.pipe is not None or self.outsize or not self.writable:
+        if self.piped or self.outsize or not self.writable:
             self.shut_pending = True
         else:
             self._shutdown()
@@ -294,9 +297,10 @@ class Endpoint:
             self._watch()
 
     def _on_writable(self) -> None:
-        if self.pipe is not None:
+        pipe = self.pipe
+        if pipe is not None and self.piped:
             try:
-                self.piped -= os.splice(self.pipe[0], self.fd, self.piped, flags=_FLAGS)
+                self.piped -= os.splice(pipe[0], self.fd, self.piped, flags=_FLAGS)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -306,7 +310,7 @@ class Endpoint:
                 if self.piped <= pipes.size() // 2:
                     self.peer.resume(_PEER_FULL)  # room in the pipe again
                 return
-            pipes.give_back(self.pipe)
+            pipes.give_back(pipe)
             self.pipe = None
         outbuf = self.outbuf
         while outbuf:
@@ -336,7 +340,7 @@ class Endpoint:
             self.link.drained(self)
 
     def pending(self) -> bool:
-        return self.pipe is not None or self.outsize > 0
+        return self.piped > 0 or self.outsize > 0
 
     # -- toxics -----------------------------------------------------------
 
@@ -397,6 +401,7 @@ class Endpoint:
         sock.close()
         if self.pipe is not None:
             pipes.discard(self.pipe)
+            self.piped = 0
             self.pipe = None
         self.outbuf = None
         self.outsize = 0
@@ -553,6 +558,7 @@ class Link:
         if self.state != _CLOSING or self.client.sock is not None or self.server.sock is not None:
             return
         self.state = _GONE
+        self.proxy.reactor.clear_deadline(self)
         if self.grace is not None:
             self.grace.cancel()
             self.grace = None

@@ -103,6 +103,9 @@ class Proxy:
             sock.setblocking(False)  # TCP_NODELAY comes from the listener
             Link(self, sock)
 
+    def crashed(self) -> None:
+        """Accepting raised: the listener itself is fine, keep it."""
+
     def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors or memory: stop accepting for a moment instead of spinning."""
         log.warning("proxy %s: can't accept connections (%s); retrying", self.name, exc.strerror)

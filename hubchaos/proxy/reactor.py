@@ -9,9 +9,12 @@ events are dispatched in batches. Timers and the API stay on the loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import select
 from collections.abc import Callable
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 IN = select.EPOLLIN
 OUT = select.EPOLLOUT
@@ -27,6 +30,9 @@ class Watched(Protocol):
     deferred: bool  # listeners: handled after the batch, so no fd is reused within it
 
     def on_event(self, events: int) -> None: ...
+
+    def crashed(self) -> None:
+        """on_event raised: drop whatever the target was doing."""
 
 
 class Reactor:
@@ -69,11 +75,11 @@ class Reactor:
                 continue  # closed earlier in this batch
             if target.deferred:
                 later.append(target)
-            else:
-                target.on_event(events)
+                continue
+            _deliver(target, events)
         for target in later:
             if target.mask:
-                target.on_event(IN)
+                _deliver(target, IN)
 
     def set_deadline(self, key: object, delay: float, callback: Callable[[], None]) -> None:
         """Run `callback` about `delay` s from now (within SWEEP_S) unless cleared first.
@@ -103,3 +109,11 @@ class Reactor:
         self.epoll.close()
         if self.sweeper is not None:
             self.sweeper.cancel()
+
+
+def _deliver(target: Watched, events: int) -> None:
+    try:
+        target.on_event(events)
+    except Exception:  # a bug must cost one connection, not the proxy
+        log.exception("error handling socket events")
+        target.crashed()

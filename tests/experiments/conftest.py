@@ -73,9 +73,13 @@ class HubStack:
             self.stack.set_profile(profile)
 
     def run(
-        self, experiment: str, *extra: str, timeout: float = RUN_TIMEOUT_S
+        self,
+        experiment: str,
+        *extra: str,
+        out_dir: Path | None = None,
+        timeout: float = RUN_TIMEOUT_S,
     ) -> ExperimentOutcome:
-        out_dir = self.state_dir.parent / "runs" / Path(experiment).stem
+        out_dir = out_dir or self.state_dir.parent / "runs" / Path(experiment).stem
         result = subprocess.run(
             [sys.executable, "-m", "hubchaos", "run", str(EXPERIMENTS / experiment),
              "--state-dir", str(self.state_dir), "--no-start", "--report", str(out_dir), *extra],

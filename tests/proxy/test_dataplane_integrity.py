@@ -139,3 +139,30 @@ def test_half_close_lets_the_answer_through(make_proxy: MakeProxy, tcp_server: A
             sock.shutdown(socket.SHUT_WR)
             assert read_exactly(sock, 12) == b"got question"
             assert sock.recv(10) == b""
+
+
+@pytest.mark.parametrize("with_toxic", [False, True], ids=["splice", "toxic"])
+def test_a_slow_reader_gets_every_byte(
+    make_proxy: MakeProxy, tcp_server: Any, with_toxic: bool
+) -> None:
+    payload = os.urandom(12 << 20)  # far more than socket buffers and the proxy's queues
+
+    def flood(conn: socket.socket) -> None:
+        conn.sendall(payload)
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
+
+    proxy = make_proxy(tcp_server(flood).address)
+    if with_toxic:
+        proxy.add_toxic("latency", "downstream", latency=1)
+    digest = hashlib.sha256()
+    with proxy.connect(timeout_s=10) as sock:
+        time.sleep(0.5)  # the sender runs into backpressure first
+        received = 0
+        while data := sock.recv(65536):
+            digest.update(data)
+            received += len(data)
+            if received < (1 << 20):
+                time.sleep(0.001)  # and reads slowly for a while
+    assert received == len(payload)
+    assert digest.hexdigest() == hashlib.sha256(payload).hexdigest()

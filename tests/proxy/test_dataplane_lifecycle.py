@@ -102,3 +102,27 @@ def test_metrics_count_bytes_connections_and_toxics(
     assert value("toxiproxy_proxy_connections_active") == 1
     assert value("toxiproxy_proxy_toxics_active") == 1
     assert value("toxiproxy_proxy_toxic", 'type="latency"') == 1.0
+
+
+def test_upstream_given_as_a_host_name(make_proxy: MakeProxy, echo_server: TcpServer) -> None:
+    proxy = make_proxy(f"localhost:{echo_server.port}")
+    with proxy.connect() as sock:
+        sock.sendall(b"by name")
+        assert read_exactly(sock, 7) == b"by name"
+
+
+def test_reset_releases_held_connections_and_reenables(
+    make_proxy: MakeProxy, echo_server: TcpServer, proxy_api: httpx.Client
+) -> None:
+    holding = make_proxy(echo_server.address)
+    holding.add_toxic("timeout", "upstream", timeout=0)
+    disabled = make_proxy(echo_server.address)
+    disabled.set_enabled(False)
+    with holding.connect() as held:
+        held.sendall(b"swallowed")
+        assert proxy_api.post("/reset").status_code == 204
+        assert closed_by_peer(held)  # the timeout toxic went: what it held is closed
+    for proxy in (holding, disabled):  # both clean and enabled again
+        with proxy.connect() as sock:
+            sock.sendall(b"clean")
+            assert read_exactly(sock, 5) == b"clean"

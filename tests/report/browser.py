@@ -12,8 +12,11 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
+
+from hubchaos.plots import COLOURS
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TIMEOUT_S = 90
@@ -88,22 +91,65 @@ def render(html: Path, work_dir: Path) -> Rendering:
     return Rendering(dom.stdout, probed.stdout, screenshot)
 
 
+def _colours(screenshot: Path) -> list[tuple[int, Any]]:
+    """(pixel count, (r, g, b)) for every colour in the screenshot."""
+    with Image.open(screenshot) as image:
+        rgb = image.convert("RGB")
+    return list(rgb.getcolors(maxcolors=rgb.width * rgb.height) or [])
+
+
 def colour_pixels(screenshot: Path, colour: str) -> int:
     """How many pixels of the screenshot are exactly `colour` ("#rrggbb")."""
     wanted = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    image = Image.open(screenshot).convert("RGB")
-    return sum(n for n, rgb in image.getcolors(maxcolors=1 << 24) or [] if rgb == wanted)
+    return sum(n for n, rgb in _colours(screenshot) if rgb == wanted)
 
 
 def distinct_colours(screenshot: Path) -> int:
-    image = Image.open(screenshot).convert("RGB")
-    return len(image.getcolors(maxcolors=1 << 24) or [])
+    return len(_colours(screenshot))
 
 
-def inked_share(screenshot: Path, background: tuple[int, int, int] = (255, 255, 255)) -> float:
+def inked_share(screenshot: Path) -> float:
     """The share of the screenshot's pixels that are neither white nor the page's grey."""
-    image = Image.open(screenshot).convert("RGB")
-    colours = image.getcolors(maxcolors=1 << 24) or []
-    blank = {background, (246, 247, 249)}
-    inked = sum(n for n, rgb in colours if rgb not in blank)
-    return inked / (image.width * image.height)
+    colours = _colours(screenshot)
+    blank = {(255, 255, 255), (246, 247, 249)}
+    return sum(n for n, rgb in colours if rgb not in blank) / sum(n for n, _ in colours)
+
+
+SECTION_IDS = (
+    "summary",
+    "timeline",
+    "graphs",
+    "hypothesis",
+    "detection",
+    "deviations",
+    "score",
+    "cleanup",
+)
+# a colour only that plot draws, so its pixels prove the plot was painted
+PLOT_COLOURS = {
+    "pool": "waiting",
+    "database": "connections",
+    "latency": "latency",
+    "errors": "errors",
+    "alerts": "firing",
+}
+
+
+def check_rendering(rendering: Rendering, title: str) -> None:
+    """What every rendered report must show; shared with the end-to-end tests."""
+    for section in SECTION_IDS:
+        assert f'<section id="{section}">' in rendering.dom, section
+    assert f"<h1>{title}</h1>" in rendering.dom
+    figures = re.findall(r'<figure class="plot" id="plot-(\w+)">\s*<img src="data:', rendering.dom)
+    assert figures == list(PLOT_COLOURS)
+    assert 'data-probed="yes"' in rendering.probed_dom
+    decoded = re.findall(r'data-decoded="(\w+)" data-width="(\d+)"', rendering.probed_dom)
+    assert len(decoded) == len(PLOT_COLOURS)
+    assert all(ok == "true" and int(width) > 100 for ok, width in decoded), decoded
+
+    with Image.open(rendering.screenshot) as image:
+        assert image.size == WINDOW
+    assert distinct_colours(rendering.screenshot) > 500  # text, tables and plots, not a blank
+    assert inked_share(rendering.screenshot) > 0.05
+    for plot, colour in PLOT_COLOURS.items():
+        assert colour_pixels(rendering.screenshot, COLOURS[colour]) > 50, plot

@@ -1,0 +1,7 @@
+"""Game-day mode: a facilitated session of briefings, experiments and questions.
+
+`hubchaos gameday PLAN.yaml` (cli) loads and validates a plan (plan), talks
+with the room (facilitation), runs the steps against the stack (conduct,
+stack), records everything with timestamps (record) and writes one combined
+report (report); `--dry-run` prints the session instead (rehearsal).
+"""
