@@ -10,8 +10,8 @@ has one testcase per experiment given.
 
 The shape is the one CI tools share (Jenkins, GitLab, GitHub test
 reporters): testsuites > testsuite > testcase, with tests/failures/errors/
-skipped/time counted on both containers and <system-out> per testcase
-carrying the journal path.
+skipped/time counted on both containers. The text of a failure or error
+ends with the path of the run's journal.
 """
 
 from __future__ import annotations
@@ -87,13 +87,15 @@ def _testcase(suite: ET.Element, result: ExperimentResult) -> None:
         ET.SubElement(case, "skipped", message=result.summary)
     elif result.code == ExitCode.DEVIATED:
         failure = ET.SubElement(case, "failure", message=result.summary, type="deviated")
-        failure.text = result.details
+        failure.text = _text(result)
     elif result.code != ExitCode.PASSED:
         error = ET.SubElement(case, "error", message=result.summary, type=_status_word(result.code))
-        error.text = result.details
-    if result.journal:
-        out = ET.SubElement(case, "system-out")
-        out.text = f"journal: {result.journal}\n{result.details}"
+        error.text = _text(result)
+
+
+def _text(result: ExperimentResult) -> str:
+    """Every deviation or error in full, then where to look next."""
+    return f"{result.details}\njournal: {result.journal}" if result.journal else result.details
 
 
 def _status_word(code: int) -> str:

@@ -79,6 +79,7 @@ class LiveView:
             self._echo = _hide_control_echo()
             self._live.start()
         except BaseException:
+            _restore_echo(self._echo)
             self.sampler.stop()
             raise
         return self

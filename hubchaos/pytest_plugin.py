@@ -67,7 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hubchaos-env",
         choices=["local", "docker"],
         default="local",
-        help="where the hub stack runs (default: local processes).",
+        help="where the hub stack runs: local processes (default) or Docker containers, as "
+        "`hubchaos up --env`; a running stack must match.",
     )
     group.addoption(
         "--hubchaos-profile",
@@ -104,10 +105,6 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}: a Chaos Toolkit experiment run by hubchaos (set on every collected "
         "experiment; select them with -m hubchaos_experiment)",
     )
-    if config.getoption("hubchaos_env") == "docker":
-        raise pytest.UsageError(
-            "--hubchaos-env docker is not available yet: use --hubchaos-env local (the default)"
-        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -247,6 +244,7 @@ def _stack_session(config: pytest.Config) -> StackSession:
             profile=config.getoption("hubchaos_profile"),
             start=not config.getoption("hubchaos_no_start"),
             progress=_say,
+            env=config.getoption("hubchaos_env"),
         )
         config.stash[SESSION_KEY] = session
     return session

@@ -35,6 +35,11 @@ class Readings:
         if not sample:
             return cls()
         alerts = sample.get("alerts") or {}
+        requests = _float(sample.get("requests_per_second"))
+        error_rate = _float(sample.get("error_rate"))
+        if error_rate is None and requests:
+            # Prometheus has no 5xx series until the first 5xx: traffic without one is 0%
+            error_rate = 0.0
         return cls(
             pool_used=_float(sample.get("pool_used")),
             pool_max=_float(sample.get("pool_max")),
@@ -42,8 +47,8 @@ class Readings:
             db_connections=_float(sample.get("db_connections")),
             db_max_connections=_float(sample.get("db_max_connections")),
             p95_latency_seconds=_float(sample.get("p95_latency_seconds")),
-            error_rate=_float(sample.get("error_rate")),
-            requests_per_second=_float(sample.get("requests_per_second")),
+            error_rate=error_rate,
+            requests_per_second=requests,
             firing=sorted(name for name, state in alerts.items() if state == "firing"),
             pending=sorted(name for name, state in alerts.items() if state == "pending"),
         )

@@ -146,10 +146,10 @@ def _validate_all(experiments: tuple[str, ...], junit_path: str | None, started:
 
 
 def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, str]:
-    from hubchaos.stack.local import LocalStack
+    from hubchaos.stack.drivers import open_stack
     from hubchaos.stack_session import experiment_environment
 
-    stack = LocalStack(state_dir)
+    stack = open_stack(state_dir)  # the local processes, or the containers `up --env docker` ran
     status = stack.status()
     if status.healthy and status.state is not None:
         return experiment_environment(stack, status.state)

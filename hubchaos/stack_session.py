@@ -11,17 +11,24 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubchaos.errors import HubchaosError, UserError
-from hubchaos.stack.local import LocalStack
+from hubchaos.stack.drivers import is_docker_stack
 from hubchaos.stack.state import StackState
+
+if TYPE_CHECKING:
+    from hubchaos.stack.docker_env import DockerStack
+    from hubchaos.stack.local import LocalStack
+
+    Driver = LocalStack | DockerStack
 
 __all__ = ["DEFAULT_PROFILE", "StackSession", "experiment_environment"]
 
 DEFAULT_PROFILE = "fixed"
 
 
-def experiment_environment(stack: LocalStack, state: StackState) -> dict[str, str]:
+def experiment_environment(stack: Driver, state: StackState) -> dict[str, str]:
     """What experiments read (DESIGN §4 keys) plus what stack actions need to find the driver."""
     return {
         **state.experiment_env(),
@@ -39,12 +46,14 @@ class StackSession:
         profile: str | None = None,
         start: bool = True,
         progress: Callable[[str], None] | None = None,
+        env: str = "local",
     ) -> None:
         self.state_dir = state_dir
         self.profile = profile  # None: whatever is running (DEFAULT_PROFILE when starting)
         self.start = start
         self.progress = progress or (lambda line: None)
-        self._stack: LocalStack | None = None
+        self.env = env  # local | docker: the driver, as `hubchaos up --env`
+        self._stack: Driver | None = None
         self._env: dict[str, str] | None = None
         self._failure: HubchaosError | None = None
         self._started = False
@@ -67,8 +76,26 @@ class StackSession:
             os.environ[key] = value
         return self._env
 
+    def _driver(self) -> Driver:
+        if is_docker_stack(self.state_dir):
+            recorded: str | None = "docker"
+        else:
+            recorded = "local" if (self.state_dir / "stack.json").exists() else None
+        if recorded is not None and recorded != self.env:
+            raise UserError(
+                f"the stack in {self.state_dir} runs with env {recorded}, not {self.env}: "
+                f"choose env {recorded} or another state directory"
+            )
+        if self.env == "docker":
+            from hubchaos.stack.docker_env import DockerStack
+
+            return DockerStack(self.state_dir, progress=self.progress)
+        from hubchaos.stack.local import LocalStack
+
+        return LocalStack(self.state_dir, progress=self.progress)
+
     def _open(self) -> dict[str, str]:
-        stack = self._stack = LocalStack(self.state_dir, progress=self.progress)
+        stack = self._stack = self._driver()
         status = stack.status()
         if status.healthy and status.state is not None:
             state = status.state
@@ -80,7 +107,9 @@ class StackSession:
         if not self.start:
             raise UserError(f"no healthy stack in {self.state_dir}: start it with `hubchaos up`")
         profile = self.profile or DEFAULT_PROFILE
-        self.progress(f"hubchaos: starting the local stack (profile {profile}) in {self.state_dir}")
+        self.progress(
+            f"hubchaos: starting the {self.env} stack (profile {profile}) in {self.state_dir}"
+        )
         self._started = True
         return experiment_environment(stack, stack.up(profile=profile))
 

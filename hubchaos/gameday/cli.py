@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from hubchaos.gameday.conduct import conduct
 from hubchaos.gameday.facilitation import (
     AnswersFile,
     Facilitation,
@@ -19,8 +18,6 @@ from hubchaos.gameday.facilitation import (
 from hubchaos.gameday.plan import load_plan
 from hubchaos.gameday.recap import recap_lines
 from hubchaos.gameday.rehearsal import rehearsal_lines
-from hubchaos.gameday.report import gameday_score, write_gameday_report
-from hubchaos.gameday.stack import GameDayStack
 
 __all__ = ["gameday_command"]
 
@@ -92,6 +89,16 @@ def gameday_command(
     if needed), questions whose typed answers are recorded with timestamps, and one
     combined report.
 
+    \b
+    PLAN.yaml: title, description, stack {profile, replicas} and steps, each one of
+      briefing: TEXT       shown, waits for Enter
+      experiment: FILE     run (path relative to the plan), optional profile: NAME
+      pause: TEXT          shown, waits for Enter
+      question: TEXT       (or questions: [...]) answers recorded until an empty line
+      note: TEXT           shown and recorded
+      recap: TEXT          shows every experiment's result so far
+    and an optional title. Example: gamedays/incident-training.yaml.
+
     Ctrl-C stops it cleanly (faults are rolled back, the partial report is written).
     Exit code: the worst verdict of its experiments (0 passed, 1 deviated, 3 not
     steady, 4 error), 2 for an invalid plan, 5 interrupted.
@@ -103,6 +110,12 @@ def gameday_command(
         for text in rehearsal_lines(plan, Path(state_dir), str(out_dir)):
             click.echo(text)
         return
+
+    # chaoslib and matplotlib load only for a real game day: rehearsals and errors stay quick
+    from hubchaos.gameday.conduct import conduct
+    from hubchaos.gameday.report import write_gameday_report
+    from hubchaos.gameday.report_content import gameday_score
+    from hubchaos.gameday.stack import GameDayStack
 
     facilitation: Facilitation
     if answers_path:

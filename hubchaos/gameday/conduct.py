@@ -21,11 +21,14 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from chaoslib.exceptions import ActivityFailed
+
 from hubchaos.display import run_display, wants_live_view
-from hubchaos.errors import HubchaosError
-from hubchaos.gameday.facilitation import NO_ANSWER, TYPED, Facilitation, indented
+from hubchaos.errors import HubchaosError, UserError
+from hubchaos.gameday.facilitation import NO_ANSWER, TYPED, Facilitation, indented, wrapped
 from hubchaos.gameday.plan import Plan, Step
-from hubchaos.gameday.recap import alerts_in_order, recap_lines, seconds_text
+from hubchaos.gameday.quiet import wait_for_quiet
+from hubchaos.gameday.recap import alerts_in_order, counted, recap_lines, seconds_text
 from hubchaos.gameday.record import (
     ExperimentResult,
     GameDayRecord,
@@ -73,6 +76,10 @@ def conduct(
             record.interrupted = run.where("interrupted")
         except HubchaosError as exc:
             record.failure = f"{run.where('stopped')}: {exc}"
+            # a stack the user must fix first (e.g. running with other settings) is a usage error
+            record.failure_code = int(
+                ExitCode.INVALID if isinstance(exc, UserError) else ExitCode.ERROR
+            )
         finally:
             run.finish()
     return record
@@ -103,12 +110,13 @@ class _GameDay:
     def all_steps(self) -> None:
         plan = self.plan
         self.room.say(f"Game day: {plan.title}")
+        steps, experiments = len(plan.steps), len(plan.experiments)
         self.room.say(
-            f"  {len(plan.steps)} steps, {len(plan.experiments)} experiments, "
+            f"  {counted(steps, 'step')}, {counted(experiments, 'experiment')}, "
             f"{self.record.mode}; report in {self.out_dir}"
         )
         if plan.description:
-            self.room.say(indented(plan.description, "  "))
+            self.room.say(wrapped(plan.description))
         self.save()
         if plan.experiments:
             self.stack.open()
@@ -180,17 +188,19 @@ class _GameDay:
                 self.record.observations.append(
                     Observation(now(), step.index, question, NO_ANSWER, "none")
                 )
-        return f"{typed} observation{'' if typed == 1 else 's'} typed"
+        return f"{counted(typed, 'observation')} typed"
 
     def experiment(self, step: Step) -> str:
         assert step.experiment_path is not None
         env = self.stack.use(step.profile)
         profile = self.stack.profile or "?"
+        prometheus_url = env.get("HUBCHAOS_PROMETHEUS_URL") or setting("hubchaos_prometheus_url")
+        stale = self.quiet(prometheus_url)
         self.room.say(f"  running {step.experiment} on profile {profile}")
         directory = step_directory(self.out_dir, step)
         with run_display(
             wants_live_view(self.live),
-            env.get("HUBCHAOS_PROMETHEUS_URL") or setting("hubchaos_prometheus_url"),
+            prometheus_url,
             title=step.experiment_title,
             position=f"step {step.number}/{len(self.plan.steps)}",
         ) as handlers:
@@ -205,7 +215,19 @@ class _GameDay:
             self.room.say(f"  {run.verdict.summary_line}")
         else:
             self.show_result(result)
-        return run.verdict.summary_line
+        return stale + run.verdict.summary_line
+
+    def quiet(self, prometheus_url: str) -> str:
+        """Wait for earlier alerts to clear; the words for the record if some did not."""
+        try:
+            active = wait_for_quiet(prometheus_url, progress=self.progress)
+        except ActivityFailed as exc:
+            self.progress(f"could not ask Prometheus which alerts are active: {exc}")
+            return "active alerts unknown at the start (Prometheus did not answer); "
+        if not active:
+            return ""
+        self.progress(f"starting anyway; still active: {', '.join(active)}")
+        return f"alerts still active at the start: {', '.join(active)}; "
 
     def show_result(self, result: ExperimentResult) -> None:
         if self.record.mode == "interactive":

@@ -16,6 +16,7 @@ timestamp and save it before the next one arrives.
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -32,7 +33,9 @@ __all__ = [
     "Facilitation",
     "Terminal",
     "Unattended",
+    "indented",
     "read_answers_file",
+    "wrapped",
 ]
 
 UNATTENDED = "(unattended)"
@@ -56,6 +59,13 @@ class Facilitation(Protocol):
 
 def indented(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + row if row.strip() else "" for row in text.rstrip().splitlines())
+
+
+def wrapped(text: str, prefix: str = "  ", width: int = 88) -> str:
+    """A paragraph written on one line (YAML's folded style) as terminal lines."""
+    return textwrap.fill(
+        " ".join(text.split()), width, initial_indent=prefix, subsequent_indent=prefix
+    )
 
 
 class _Output:

@@ -144,7 +144,9 @@ class _PlanReader:
         if not isinstance(data, dict):
             raise self.fail("", "a plan is a YAML mapping with 'title' and 'steps'")
         self.no_unknown_keys(data, PLAN_KEYS, "")
-        title = self.text(data.get("title"), "title")
+        if "title" not in data:
+            raise self.fail("title", "required: the game day's name")
+        title = self.text(data["title"], "title")
         description = self.optional_text(data, "description", "description")
         profile, replicas = self.stack(data.get("stack"))
         raw_steps = data.get("steps")
@@ -162,7 +164,7 @@ class _PlanReader:
 
     def text(self, value: Any, where: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, "required, non-empty text")
+            raise self.fail(where, "must be non-empty text")
         return value.strip()
 
     def optional_text(self, data: dict[str, Any], key: str, where: str) -> str:

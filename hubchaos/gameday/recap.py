@@ -6,7 +6,12 @@ from collections.abc import Sequence
 
 from hubchaos.gameday.record import ExperimentResult
 
-__all__ = ["alerts_in_order", "recap_lines", "seconds_text"]
+__all__ = ["alerts_in_order", "counted", "recap_lines", "seconds_text"]
+
+
+def counted(number: int, noun: str) -> str:
+    """'1 experiment', '2 experiments'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def seconds_text(value: float | None, missing: str = "not observed") -> str:

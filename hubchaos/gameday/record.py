@@ -67,7 +67,8 @@ class ExperimentResult:
 
     step: int
     path: str  # as written in the plan
-    title: str
+    title: str  # the step's title (the plan's words for this run)
+    experiment_title: str
     profile: str
     verdict: Verdict
     seconds: float
@@ -87,6 +88,7 @@ class ExperimentResult:
             "step": self.step,
             "experiment": self.path,
             "title": self.title,
+            "experiment_title": self.experiment_title,
             "profile": self.profile,
             "verdict": self.verdict.to_dict(),
             "seconds": round(self.seconds, 1),
@@ -113,7 +115,13 @@ def experiment_result(
     """The result of a run, with the score and the detection/recovery facts of its journal."""
     if journal is None:
         return ExperimentResult(
-            step.index, step.experiment, step.experiment_title, profile, verdict, seconds
+            step.index,
+            step.experiment,
+            step.title,
+            step.experiment_title,
+            profile,
+            verdict,
+            seconds,
         )
     journal = redact(journal)
     facts = facts_from_journal(journal)
@@ -132,6 +140,7 @@ def experiment_result(
     return ExperimentResult(
         step.index,
         step.experiment,
+        step.title,
         step.experiment_title,
         profile,
         verdict,
@@ -177,16 +186,17 @@ class GameDayRecord:
     experiments: list[ExperimentResult] = field(default_factory=list)
     interrupted: str | None = None  # why the game day stopped early (Ctrl-C, SIGTERM)
     failure: str | None = None  # an error that stopped it (the stack would not start)
+    failure_code: int = int(ExitCode.ERROR)  # its exit code (2 when the user must fix something)
     stack_notes: list[str] = field(default_factory=list)  # started, profile switches
 
     @property
     def exit_code(self) -> int:
-        """Interrupted: 5; a failure that stopped the game day: 4; else the worst verdict."""
+        """Interrupted: 5; else the worst verdict, or the failure that stopped the game day."""
         if self.interrupted is not None:
             return int(ExitCode.INTERRUPTED)
         codes = [result.verdict.code for result in self.experiments]
         if self.failure is not None:
-            codes.append(int(ExitCode.ERROR))
+            codes.append(self.failure_code)
         return max(codes, default=int(ExitCode.PASSED))
 
     @property

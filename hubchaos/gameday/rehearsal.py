@@ -7,11 +7,11 @@ the session through before the day.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-from hubchaos.gameday.facilitation import indented
+from hubchaos.gameday.facilitation import indented, wrapped
 from hubchaos.gameday.plan import Plan, Step
+from hubchaos.gameday.recap import counted
 
 __all__ = ["rehearsal_lines"]
 
@@ -20,8 +20,9 @@ def rehearsal_lines(plan: Plan, state_dir: Path, report_dir: str) -> list[str]:
     total = len(plan.steps)
     lines = [
         f"Game day (dry run, nothing runs and the stack is not touched): {plan.title}",
-        f"  plan {plan.path}: {total} steps, {len(plan.experiments)} experiments, "
-        f"{len(plan.questions)} questions",
+        f"  plan {plan.path}: {counted(total, 'step')}, "
+        f"{counted(len(plan.experiments), 'experiment')}, "
+        f"{counted(len(plan.questions), 'question')}",
     ]
     if plan.experiments:
         lines.append(
@@ -30,15 +31,13 @@ def rehearsal_lines(plan: Plan, state_dir: Path, report_dir: str) -> list[str]:
         )
     lines.append(f"  report: {report_dir}")
     if plan.description:
-        lines.append(
-            textwrap.fill(plan.description, 88, initial_indent="  ", subsequent_indent="  ")
-        )
+        lines.append(wrapped(plan.description))
     profile = None  # the profile the stack would be on, once an experiment named one
     for step in plan.steps:
         lines += ["", f"[{step.number}/{total}] {step.kind.capitalize()}: {step.title}"]
         lines += _step_lines(step, profile)
         profile = step.profile or profile
-    lines += ["", f"dry run done: the plan is valid ({total} steps)"]
+    lines += ["", f"dry run done: the plan is valid ({counted(total, 'step')})"]
     return lines
 
 

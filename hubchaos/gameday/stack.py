@@ -1,7 +1,8 @@
 """The stack a game day runs its experiments on, left as the game day found it.
 
-A running, healthy stack is used as it is; otherwise one is started with the
-plan's profile. Experiment steps may name a profile: the stack is switched to
+A running, healthy stack is used as it is (local or Docker, whichever the
+state directory records); otherwise a local one is started with the plan's
+profile. Experiment steps may name a profile: the stack is switched to
 it first (the replicas restart with the new pool settings). At the end a stack
 the game day started is stopped (unless kept) and a stack it found is switched
 back to the profile it had.
@@ -12,10 +13,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubchaos.errors import StackError
-from hubchaos.stack.local import LocalStack
+from hubchaos.stack.drivers import open_stack
 from hubchaos.stack_session import experiment_environment
+
+if TYPE_CHECKING:
+    from hubchaos.stack.docker_env import DockerStack
+    from hubchaos.stack.local import LocalStack
 
 __all__ = ["GameDayStack"]
 
@@ -35,7 +41,7 @@ class GameDayStack:
         self.keep = keep
         self.progress = progress or (lambda text: None)
         self.notes: list[str] = []  # what was done to the stack, for the report
-        self._stack: LocalStack | None = None
+        self._stack: LocalStack | DockerStack | None = None
         self._started = False
         self._found_profile: str | None = None
         self._profile: str | None = None
@@ -47,7 +53,8 @@ class GameDayStack:
 
     def open(self) -> None:
         """Find the running stack or start one; StackError/UserError if that fails."""
-        stack = self._stack = LocalStack(self.state_dir, progress=self.progress)
+        # the driver recorded in the state directory (local processes unless `up --env docker`)
+        stack = self._stack = open_stack(self.state_dir, progress=self.progress)
         status = stack.status()
         if status.healthy and status.state is not None:
             self._found_profile = self._profile = status.state.profile

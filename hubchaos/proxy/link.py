@@ -43,7 +43,7 @@ LOW_WATER = 256 << 10
 # recv() allocates this much per call: past glibc's mmap threshold (128 KiB)
 # every read would mmap and munmap, costing more than the read itself.
 READ_SIZE = 64 * 1024
-BULK_ROUNDS = 8  # reads per readiness event while a flow is bulk (saves loop rounds)
+BULK_ROUNDS = 16  # reads per readiness event while a flow is bulk (saves loop rounds)
 BULK_MIN = 64 * 1024  # a read this large suggests more is already waiting
 
 # Why reading from a socket is paused (bit mask; reading resumes at 0).

@@ -14,7 +14,10 @@ AVAILABLE = hasattr(os, "splice")
 FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
 _F_SETPIPE_SZ = 1031
 _F_GETPIPE_SZ = 1032
-PIPE_SIZE = 1 << 20
+# Bytes moved per wake-up: on a busy machine the proxy waits to be scheduled,
+# so a bigger pipe keeps throughput up. Above fs.pipe-max-size (1 MiB by
+# default) the kernel refuses unless privileged; then 1 MiB, then its default.
+PIPE_SIZES = (4 << 20, 1 << 20)
 _KEEP_IDLE = 32
 
 _idle: list[tuple[int, int]] = []
@@ -31,8 +34,12 @@ def take() -> tuple[int, int]:
     if _idle:
         return _idle.pop()
     read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(write_end, _F_SETPIPE_SZ, PIPE_SIZE)
+    for wanted in PIPE_SIZES:
+        try:
+            fcntl.fcntl(write_end, _F_SETPIPE_SZ, wanted)
+            break
+        except OSError:
+            continue
     capacity = fcntl.fcntl(write_end, _F_GETPIPE_SZ)
     _size = capacity if _size == 0 else min(_size, capacity)
     return read_end, write_end

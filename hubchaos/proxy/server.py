@@ -68,6 +68,9 @@ async def serve(host: str, port: int, config_file: Path | None, seed: int | None
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
+        # A second SIGTERM must not kill the (short, bounded) cleanup half way.
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("hubchaos proxy: shutting down", flush=True)
     finally:
         server.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hubchaos.errors import UserError
+from hubchaos.stack.drivers import open_stack
 from hubchaos.stack.local import DEFAULT_REPLICAS, DEFAULT_STATE_DIR, LocalStack
 from hubchaos.stack.ports import PORT_OFFSET_ENV
 from hubchaos.stack.state import StackState
@@ -64,9 +65,15 @@ def _echo_progress(line: str) -> None:
     help=STATE_DIR_HELP,
 )
 @click.option("--port-offset", type=int, default=None, metavar="N", help=OFFSET_HELP)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="With --env docker: build every image from a local Debian base "
+    "(environments/docker/build-offline.sh) and use the embedded proxy; pull nothing.",
+)
 def up_command(
     env_name: str, profile: str, replicas: int, toxiproxy: str, state_dir: Path,
-    port_offset: int | None,
+    port_offset: int | None, offline: bool,
 ) -> None:  # fmt: skip
     """Start the hub stack and wait until every part is healthy.
 
@@ -77,7 +84,16 @@ def up_command(
     with its log file, and everything already started is stopped again.
     """
     if env_name == "docker":
-        raise UserError("--env docker is not available yet: use --env local (the default)")
+        from hubchaos.stack.docker_env import DockerStack
+
+        if toxiproxy != "auto":
+            raise UserError("--toxiproxy is for --env local; --env docker runs Toxiproxy's image "
+                            "(or, with --offline, the embedded proxy's)")  # fmt: skip
+        docker = DockerStack(state_dir, port_offset=port_offset, progress=_echo_progress)
+        _print_endpoints(docker.up(profile=profile, replicas=replicas, offline=offline))
+        return
+    if offline:
+        raise UserError("--offline is for --env docker")
     stack = LocalStack(state_dir, port_offset=port_offset, progress=_echo_progress)
     state = stack.up(profile=profile, replicas=replicas, toxiproxy=toxiproxy)
     _print_endpoints(state)
@@ -98,7 +114,7 @@ def status_command(state_dir: Path, as_json: bool) -> None:
     Exit status: 0 when every part is healthy, 1 otherwise (including when no
     stack is running).
     """
-    status = LocalStack(state_dir, progress=_echo_progress).status()
+    status = open_stack(state_dir, progress=_echo_progress).status()
     if as_json:
         click.echo(
             json.dumps(
@@ -146,7 +162,7 @@ def down_command(state_dir: Path, purge: bool) -> None:
     when it was spawned. Without --purge the database is kept so the next
     `up` is fast.
     """
-    report = LocalStack(state_dir, progress=_echo_progress).down(purge=purge)
+    report = open_stack(state_dir, progress=_echo_progress).down(purge=purge)
     if report.stopped:
         click.echo(f"stopped: {', '.join(report.stopped)}")
     else:

@@ -30,7 +30,7 @@ REPLICA_PREFIX = "app-"
 _KNOWN_KEYS = frozenset(
     {
         "image", "build", "entrypoint", "command", "environment", "ports", "volumes",
-        "networks", "healthcheck", "depends_on", "restart",
+        "networks", "healthcheck", "depends_on", "restart", "init",
     }
 )  # fmt: skip
 _VARIABLE = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\})")
@@ -75,13 +75,16 @@ class ServiceSpec:
     aliases: list[str]
     healthcheck: dict[str, Any] | None  # Docker API form (nanoseconds), None: disabled
     depends_on: dict[str, str] = field(default_factory=dict)  # service -> condition
+    init: bool = False  # Docker's init as PID 1 (forwards signals, reaps children)
 
     @property
     def is_replica(self) -> bool:
         return self.name.startswith(REPLICA_PREFIX)
 
 
-def load_compose(files: list[Path], variables: Mapping[str, str], replicas: int) -> list[ServiceSpec]:
+def load_compose(
+    files: list[Path], variables: Mapping[str, str], replicas: int
+) -> list[ServiceSpec]:
     """The stack's services from `files` (base first), with `replicas` app replicas."""
     merged: dict[str, Any] = {}
     for path in files:
@@ -205,6 +208,7 @@ def _spec(name: str, raw: dict[str, Any], base_dir: Path) -> ServiceSpec:
         aliases=[str(alias) for alias in aliases],
         healthcheck=_healthcheck(raw.get("healthcheck")),
         depends_on=_depends_on(raw.get("depends_on")),
+        init=bool(raw.get("init", False)),
     )
 
 
@@ -281,4 +285,7 @@ def _depends_on(raw: Any) -> dict[str, str]:
         return {}
     if isinstance(raw, list):
         return {str(name): "service_started" for name in raw}
-    return {str(name): str((cond or {}).get("condition", "service_started")) for name, cond in raw.items()}
+    return {
+        str(name): str((cond or {}).get("condition", "service_started"))
+        for name, cond in raw.items()
+    }

@@ -8,6 +8,7 @@ like any compose project; the driver itself only needs the Docker API.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,8 @@ class Project:
             "detach": True,
             "log_config": {"type": "json-file", "config": {"max-size": "10m"}},
         }
+        if spec.init:
+            options["init"] = True
         if spec.healthcheck is not None:
             options["healthcheck"] = spec.healthcheck
         try:
@@ -119,41 +122,44 @@ class Project:
         except docker.errors.APIError as exc:
             raise StackError(spec.name, f"container did not start: {_explain(exc)}") from None
 
-    def remove(self, service: str, timeout_s: int = 10) -> bool:
-        """Stop and remove the service's container; True when there was one."""
+    def remove(self, service: str) -> bool:
+        """Remove the service's container at once (killing it); True when there was one."""
         import docker.errors
 
         removed = False
         for container in self.containers(service):
             with contextlib.suppress(docker.errors.NotFound):
-                if container.status == "paused":
-                    container.unpause()
-                container.remove(force=container.status != "running" or timeout_s <= 0)
+                container.remove(force=True)
                 removed = True
-                continue
         return removed
 
     def stop_all(self, services: list[str], timeout_s: int) -> list[str]:
-        """Stop then remove the given services' containers, in order; returns those removed."""
-        import docker.errors
-
-        removed = []
-        for service in services:
-            for container in self.containers(service):
-                with contextlib.suppress(docker.errors.NotFound):
-                    if container.status == "paused":
-                        container.unpause()
-                    if container.status in ("running", "paused", "restarting"):
-                        container.stop(timeout=timeout_s)
-                    container.remove(force=True)
-                    removed.append(service)
-        return removed
+        """Stop then remove the given services' containers, all at once; returns those removed."""
+        wanted = set(services)
+        found = [c for c in self.containers() if c.labels.get(SERVICE_LABEL) in wanted]
+        with ThreadPoolExecutor(max_workers=max(1, len(found))) as pool:
+            done = list(pool.map(lambda c: _stop_and_remove(c, timeout_s), found))
+        return [c.labels.get(SERVICE_LABEL, "") for c, ok in zip(found, done, strict=True) if ok]
 
     def remove_network(self) -> None:
         import docker.errors
 
         with contextlib.suppress(docker.errors.NotFound):
             self.client.networks.get(self.network_name).remove()
+
+
+def _stop_and_remove(container: Any, timeout_s: int) -> bool:
+    import docker.errors
+
+    try:
+        if container.status == "paused":
+            container.unpause()
+        if container.status in ("running", "paused", "restarting"):
+            container.stop(timeout=timeout_s)
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 def describe(container: Any) -> dict[str, Any]:

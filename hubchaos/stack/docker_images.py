@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -46,9 +45,8 @@ Progress = Callable[[str], None]
 
 
 def default_runtime_context() -> Path:
-    """Where the runtime image's build context (wheels) is prepared."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "hubchaos" / "docker" / "runtime"
+    """Where the runtime image's build context (wheels) is prepared (build/: ignored by git)."""
+    return COMPOSE_DIR / "build" / "runtime"
 
 
 def ensure_images(
@@ -165,7 +163,9 @@ def _copied_files(dockerfile: Path) -> list[Path]:
         if words and words[0].upper() in ("COPY", "ADD") and len(words) >= 3:
             for source in (word for word in words[1:-1] if not word.startswith("--")):
                 path = dockerfile.parent / source
-                files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+                files += (
+                    sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+                )
     return files
 
 
@@ -225,7 +225,9 @@ def _pip(args: list[str], context: Path) -> None:
                 timeout=PIP_TIMEOUT_S, check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
-            raise StackError("runtime image", f"pip wheel took over {PIP_TIMEOUT_S:g}s", str(log))
+            raise StackError(
+                "runtime image", f"pip wheel took over {PIP_TIMEOUT_S:g}s", str(log)
+            ) from None
     if result.returncode != 0:
         tail = " ".join(log.read_text(errors="replace").split())[-300:]
         raise StackError("runtime image", f"pip wheel failed: {tail}", str(log))

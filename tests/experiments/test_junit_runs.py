@@ -48,14 +48,14 @@ def test_plain_run_of_a_pass_and_a_broken_injection(hub_stack: HubStack, tmp_pat
     assert passed.get("name") == "Watch me: a small flood held for a few seconds"
     assert passed.get("classname") == "hubchaos.watch-me"
     assert float(passed.get("time", 0)) >= 7  # the method sleeps 7 s
-    (out,) = list(passed)
-    assert out.tag == "system-out" and (out.text or "").startswith("journal: ")
-    journal = Path((out.text or "").splitlines()[0].removeprefix("journal: "))
-    assert journal.is_file()
-    error = broken.find("error")
-    assert error is not None and error.get("type") == "error"
+    assert list(passed) == []
+    (error,) = list(broken)
+    assert error.tag == "error" and error.get("type") == "error"
     assert "slow-a-missing-link" in (error.get("message") or "")
-    assert "no_such_proxy" in (error.text or "")
+    *details, where = (error.text or "").splitlines()
+    assert any("no_such_proxy" in line for line in details), details
+    journal = Path(where.removeprefix("journal: "))
+    assert journal.is_file() and journal.name == "broken-injection.journal.json"
 
 
 @pytest.mark.parametrize("profile", ["fixed", "incident"])

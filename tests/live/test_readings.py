@@ -51,6 +51,13 @@ def test_missing_values_show_as_a_dash_never_as_zero() -> None:
     assert not Readings.from_sample(None).available
 
 
+def test_traffic_without_any_5xx_is_a_zero_error_rate() -> None:
+    no_errors_yet = {**INCIDENT_SAMPLE, "error_rate": None}
+    assert Readings.from_sample(no_errors_yet).error_rate == 0.0
+    idle = {**no_errors_yet, "requests_per_second": 0.0}
+    assert Readings.from_sample(idle).error_rate is None  # nothing to divide: unknown
+
+
 def test_numbers_are_worded_for_their_size() -> None:
     assert [number(v) for v in (0.0, 3.0, 2.5, 12.4, None)] == ["0", "3", "2.5", "12", "-"]
     assert fraction(3.0, None) == "3/-"

@@ -108,13 +108,31 @@ def test_marker_and_tags_select_experiments(tree: pytest.Pytester) -> None:
     assert _collected(tree, *both, "-k", "flood") == ["experiments/flood.yaml::flood"]
 
 
-def test_bad_option_values_are_usage_errors(tree: pytest.Pytester) -> None:
-    docker = tree.runpytest("experiments", "--hubchaos-env", "docker")
-    assert docker.ret == pytest.ExitCode.USAGE_ERROR
-    docker.stderr.fnmatch_lines(["*--hubchaos-env docker is not available yet*"])
+def test_a_bad_profile_is_a_usage_error(tree: pytest.Pytester) -> None:
     bogus = tree.runpytest("experiments", "--hubchaos-profile", "peak")
     assert bogus.ret == pytest.ExitCode.USAGE_ERROR
     bogus.stderr.fnmatch_lines(["*--hubchaos-profile: invalid choice: 'peak'*"])
+
+
+def test_the_env_must_match_the_stack_recorded_in_the_state_dir(tree: pytest.Pytester) -> None:
+    state_dir = tree.path / "state"
+    state_dir.mkdir()
+    (state_dir / "docker.json").write_text("{}")  # what `hubchaos up --env docker` writes first
+    result = tree.runpytest("experiments/flood.yaml", "--hubchaos-state-dir", "state")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [f"*the stack is not available: the stack in {state_dir} runs with env docker, not local*"]
+    )
+
+
+def test_docker_without_a_stack_is_an_error_too(tree: pytest.Pytester) -> None:
+    result = tree.runpytest(
+        "experiments/flood.yaml", "--hubchaos-env", "docker", "--hubchaos-no-start",
+        "--hubchaos-state-dir", "no-stack",
+    )  # fmt: skip
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ERROR experiments/flood.yaml::flood - Failed: the stack is*"])
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_no_stack_is_an_error_for_each_experiment_not_a_failure(tree: pytest.Pytester) -> None:

@@ -1,0 +1,230 @@
+"""Container faults on the docker hub stack: stop, start, restart, pause, unpause, kill, scale.
+
+Each fault acts on one service of the stack started with `hubchaos up --env
+docker` (postgres, toxiproxy, app-1 .. app-N, exporter, prometheus,
+alertmanager, receiver), is recorded in the run's fault log (hubchaos.faults)
+so window probes judge what happened after it, and is undone by
+`restore_services`, the rollback: every stopped, killed or paused service is
+running again (and the replica count is back) when it returns.
+
+The stack is found through configuration key `hubchaos_state_dir` (else env
+HUBCHAOS_STATE_DIR, else `.hubchaos`); see actions/_container_driver.py.
+"""
+
+import threading
+import time
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from hubchaos.actions._common import as_int
+from hubchaos.actions._container_driver import docker_stack, on_stack, replica_service
+from hubchaos.faults import record_fault
+
+__all__ = [
+    "kill_replica",
+    "pause_service",
+    "restart_service",
+    "restore_services",
+    "scale_app_replicas",
+    "start_service",
+    "stop_service",
+    "unpause_service",
+]
+
+MAX_STOP_SECONDS = 300
+MAX_REPLICAS = 20
+_SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP")
+
+_lock = threading.Lock()
+# state dir -> replica count found before this process first scaled that stack
+_original_replicas: dict[str, int] = {}
+
+
+def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
+    return {**result, "seconds": round(time.monotonic() - started, 3)}
+
+
+def stop_service(
+    service: str,
+    timeout_seconds: int = 10,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Stop `service`'s container (SIGTERM, then SIGKILL after `timeout_seconds`).
+
+    Returns the container's state afterwards (status, health, restart count,
+    exit code) and how long stopping took.
+    """
+    grace = as_int("timeout_seconds", timeout_seconds, 0, MAX_STOP_SECONDS)
+    stack = docker_stack(configuration)
+    started = time.monotonic()
+    record_fault("container:stop", str(service))
+    result = on_stack(stack, f"stop {service}", lambda: stack.stop_service(str(service), grace))
+    return _timed(result, started)
+
+
+def start_service(
+    service: str,
+    wait: bool = True,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Start `service`'s stopped (or unpause its paused) container.
+
+    With `wait` it returns once the service answers its health check again
+    (a restarted fault proxy gets its proxies back). Returns the container's
+    state and how long it took.
+    """
+    stack = docker_stack(configuration)
+    started = time.monotonic()
+    result = on_stack(
+        stack, f"start {service}", lambda: stack.start_service(str(service), bool(wait))
+    )
+    return _timed(result, started)
+
+
+def restart_service(
+    service: str,
+    wait: bool = True,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Restart `service`'s container; with `wait`, until it is healthy again.
+
+    Returns the container's state and how long the restart took.
+    """
+    stack = docker_stack(configuration)
+    started = time.monotonic()
+    record_fault("container:restart", str(service))
+    result = on_stack(
+        stack, f"restart {service}", lambda: stack.restart_service(str(service), bool(wait))
+    )
+    return _timed(result, started)
+
+
+def pause_service(
+    service: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Freeze every process of `service` (cgroup freezer): sockets stay open, nothing answers.
+
+    Returns the container's state.
+    """
+    stack = docker_stack(configuration)
+    started = time.monotonic()
+    record_fault("container:pause", str(service))
+    result = on_stack(stack, f"pause {service}", lambda: stack.pause_service(str(service)))
+    return _timed(result, started)
+
+
+def unpause_service(
+    service: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Thaw a paused service (nothing happens when it is not paused). Returns its state."""
+    stack = docker_stack(configuration)
+    started = time.monotonic()
+    result = on_stack(stack, f"unpause {service}", lambda: stack.unpause_service(str(service)))
+    return _timed(result, started)
+
+
+def kill_replica(
+    replica: int = 0,
+    signal: str = "SIGKILL",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Kill one app replica's container with `signal` (SIGKILL: no clean shutdown).
+
+    `replica` is 1-based; 0 means the last one. Its pool's connections are
+    torn down with the process, which is what a probe can then check
+    (probes/container.py: replica_connections_released). Returns the service
+    killed and its container state.
+    """
+    name = str(signal).upper()
+    if name not in _SIGNALS:
+        raise ActivityFailed(
+            f"argument signal must be one of {', '.join(_SIGNALS)}, got {signal!r}"
+        )
+    stack = docker_stack(configuration)
+    service = replica_service(stack, replica)
+    started = time.monotonic()
+    record_fault("container:kill", service)
+    result = on_stack(stack, f"kill {service}", lambda: stack.kill_service(service, name))
+    return _timed({**result, "signal": name}, started)
+
+
+def scale_app_replicas(
+    replicas: int,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Run `replicas` app replica containers; pool max per replica follows the profile.
+
+    Every replica is recreated with the profile's pool settings for the new
+    count and Prometheus scrapes the new set. Returns the new and previous
+    count, the pool max per replica and the replicas' URLs.
+    """
+    wanted = as_int("replicas", replicas, 1, MAX_REPLICAS)
+    stack = docker_stack(configuration)
+    before = on_stack(stack, "read stack.json", stack.state)
+    if before is None:
+        raise ActivityFailed(f"docker stack in {stack.state_dir}: no stack.json")
+    with _lock:
+        _original_replicas.setdefault(str(stack.state_dir), before.replicas)
+    started = time.monotonic()
+    record_fault("container:scale", f"{before.replicas} -> {wanted} replicas")
+    state = on_stack(stack, f"scale to {wanted} replicas", lambda: stack.scale(wanted))
+    return _timed(
+        {
+            "replicas": state.replicas,
+            "previous": before.replicas,
+            "pool_max_per_replica": state.budget.get("pool_max_per_replica"),
+            "replica_urls": list(state.app_replica_urls),
+        },
+        started,
+    )
+
+
+def restore_services(
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Rollback: the replica count this run found, and every service running and healthy.
+
+    Paused containers are unpaused, stopped or killed ones started, each
+    awaited until it answers its health check, then every container until
+    Docker's own health check passes again. Returns what was restored.
+    """
+    stack = docker_stack(configuration)
+    started = time.monotonic()
+    with _lock:
+        original = _original_replicas.pop(str(stack.state_dir), None)
+    restored: list[str] = []
+    state = on_stack(stack, "read stack.json", stack.state)
+    if original is not None and state is not None and state.replicas != original:
+        on_stack(stack, f"scale back to {original} replicas", lambda: stack.scale(original))
+        restored.append(f"replicas={original}")
+    services = on_stack(stack, "list services", stack.services)
+    for item in on_stack(stack, "list containers", stack.health):
+        service = item["service"]
+        if service not in services:
+            continue  # the one-shot migrate container
+        if item["paused"] or not item["running"]:
+            on_stack(stack, f"start {service}", lambda s=service: stack.start_service(s, True))
+            restored.append(service)
+    # The engine's health checks lag behind: wait until none reports a fault any more.
+    for service in services:
+        item = on_stack(
+            stack, f"health of {service}", lambda s=service: stack.wait_docker_healthy(s)
+        )
+        if item["health"] not in ("healthy", "none"):
+            raise ActivityFailed(
+                f"docker stack in {stack.state_dir}: {service} is still {item['health']} "
+                "after the rollback"
+            )
+    return _timed({"restored": restored}, started)

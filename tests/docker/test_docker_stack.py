@@ -1,0 +1,112 @@
+"""The dockerised hub stack on a real engine: the experiments run unchanged against it.
+
+Ordered to keep profile switches (a replica recreation each) few: everything
+on `fixed` first, then `incident`, then the container faults, then `down`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from chaoslib.exceptions import ActivityFailed
+
+from hubchaos.actions import container as container_actions
+from hubchaos.probes import container as container_probes
+from hubchaos.stack.docker_env import docker_project_name
+from tests.docker.conftest import DockerHub, project_containers
+from tests.stack.conftest import run_cli
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+EXIT_PASSED, EXIT_DEVIATED = 0, 1
+
+
+def test_up_reports_every_part_healthy_on_loopback(docker_hub: DockerHub) -> None:
+    assert "hub stack is up: profile fixed, 2 replicas" in docker_hub.up_output
+    status = run_cli("status", "--state-dir", str(docker_hub.state_dir), cwd=docker_hub.state_dir)
+    assert status.returncode == 0, status.stdout + status.stderr
+    for container in docker_hub.stack.project.containers():
+        bindings = container.attrs["HostConfig"]["PortBindings"] or {}
+        assert all(b["HostIp"] == "127.0.0.1" for v in bindings.values() for b in v), container.name
+    health = {item["service"]: item for item in docker_hub.stack.health()}
+    assert set(health) >= {"postgres", "toxiproxy", "app-1", "app-2", "prometheus", "exporter"}
+    assert health["migrate"]["exit_code"] == 0
+
+
+def test_incident_replay_passes_on_fixed(docker_hub: DockerHub) -> None:
+    outcome = docker_hub.run("incident-replay.yaml", "fixed")
+    assert outcome.code == EXIT_PASSED, outcome.explain()
+    assert outcome.journal["status"] == "completed"
+
+
+def test_kill_replica_passes_on_fixed(docker_hub: DockerHub) -> None:
+    outcome = docker_hub.run("kill-replica.yaml", "fixed")
+    assert outcome.code == EXIT_PASSED, outcome.explain()
+    after = {
+        p["activity"]["name"]: p["output"]
+        for p in outcome.journal["steady_states"]["after"]["probes"]
+    }
+    released = after["killed-replica-connections-released-within-15s"]
+    assert released["down"] is True and released["count"] == 0
+    killed = next(
+        r for r in outcome.journal["run"] if r["activity"]["name"] == "kill-the-last-replica"
+    )
+    assert killed["output"]["service"] == "app-2" and killed["output"]["exit_code"] == 137
+    # the rollback brought the replica back
+    assert container_probes.container_health(docker_hub.configuration)["all_healthy"]
+
+
+def test_incident_replay_deviates_on_incident(docker_hub: DockerHub) -> None:
+    outcome = docker_hub.run("incident-replay.yaml", "incident")
+    assert outcome.code == EXIT_DEVIATED, outcome.explain()
+    assert "postgres-connections-stayed-inside-the-budget" in outcome.stderr
+
+
+def test_kill_replica_deviates_on_incident(docker_hub: DockerHub) -> None:
+    outcome = docker_hub.run("kill-replica.yaml", "incident")
+    assert outcome.code == EXIT_DEVIATED, outcome.explain()
+
+
+def test_container_faults_and_their_rollback(docker_hub: DockerHub) -> None:
+    docker_hub.use_profile("fixed")
+    config = docker_hub.configuration
+    paused = container_actions.pause_service("app-1", config)
+    assert paused["paused"] is True
+    health = container_probes.container_health(config)
+    assert health["not_running"] == ["app-1"] and not health["all_healthy"]
+    container_actions.unpause_service("app-1", config)
+
+    stopped = container_actions.stop_service("app-2", 5, config)
+    assert stopped["running"] is False
+    released = container_probes.replica_connections_released(2, 15, config)
+    assert released == {**released, "down": True, "ok": True, "count": 0}
+
+    restarted = container_actions.restart_service("exporter", True, config)
+    assert restarted["running"] is True
+
+    restored = container_actions.restore_services(config)
+    assert restored["restored"] == ["app-2"]
+    assert container_probes.container_health(config)["all_healthy"]
+    assert container_probes.replica_connections_released(2, 5, config)["down"] is False
+
+
+def test_container_faults_name_their_target_when_they_cannot_run(docker_hub: DockerHub) -> None:
+    config = docker_hub.configuration
+    with pytest.raises(
+        ActivityFailed, match=r"docker stack in .*: stop nope: unknown service 'nope'"
+    ):
+        container_actions.stop_service("nope", 1, config)
+    with pytest.raises(ActivityFailed, match=r"argument replica must be between 0 .* and 2, got 7"):
+        container_actions.kill_replica(7, "SIGKILL", config)
+    with pytest.raises(ActivityFailed, match="none is running there"):
+        container_actions.kill_replica(
+            0, "SIGKILL", {"hubchaos_state_dir": str(docker_hub.state_dir / "x")}
+        )
+
+
+def test_down_leaves_no_container_behind(docker_hub: DockerHub) -> None:
+    result = run_cli("down", "--state-dir", str(docker_hub.state_dir), cwd=docker_hub.state_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stopped: app-1, app-2" in result.stdout
+    assert project_containers(docker_project_name(docker_hub.offset)) == []
+    status = run_cli("status", "--state-dir", str(docker_hub.state_dir), cwd=docker_hub.state_dir)
+    assert status.returncode == 1

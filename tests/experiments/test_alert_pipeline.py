@@ -1,0 +1,47 @@
+"""Every contract alert fires on its fault and reaches the webhook receiver."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.experiments.conftest import HubStack
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+EXPERIMENT = "alert-pipeline.yaml"
+ALERTS = {
+    "HubDBPoolSaturated": "hub-db-pool-saturated-fired-and-reached-on-call",
+    "HubDBPoolRequestsWaiting": "hub-db-pool-requests-waiting-fired-and-reached-on-call",
+    "HubDBConnectionsNearLimit": "hub-db-connections-near-limit-fired-and-reached-on-call",
+    "HubDBQuerySpike": "hub-db-query-spike-fired-and-reached-on-call",
+    "HubHighLatency": "hub-high-latency-fired-and-reached-on-call",
+    "HubHighErrorRate": "hub-high-error-rate-fired-and-reached-on-call",
+    "HubDatabaseDown": "hub-database-down-fired-and-reached-on-call",
+}
+
+
+def _after_probe(journal: dict, name: str) -> dict:
+    probes = journal["steady_states"]["after"]["probes"]
+    return next(p for p in probes if p["activity"]["name"] == name)
+
+
+def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
+    outcome = hub_stack.outcome(EXPERIMENT, "fixed")
+    assert outcome.code == 0, outcome.explain()
+    for alert, probe in ALERTS.items():
+        delivered = _after_probe(outcome.journal, probe)["output"]
+        assert delivered["alert"] == alert and delivered["delivered"] is True, delivered
+        # started by this run's faults, not left over from an earlier one
+        assert delivered["started_after_seconds"] >= -1
+    assert outcome.journal["hubchaos_safety"]["clean"] is True
+
+
+def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
+    outcome = hub_stack.outcome(EXPERIMENT, "incident")
+    assert outcome.code == 1, outcome.explain()
+    # 100 connections per replica is more than PostgreSQL can give: the
+    # pool-usage page can never fire, whatever the load
+    assert ALERTS["HubDBPoolSaturated"] in outcome.stderr
+    saturated = _after_probe(outcome.journal, ALERTS["HubDBPoolSaturated"])["output"]
+    assert saturated["delivered"] is False
+    assert outcome.journal["hubchaos_safety"]["clean"] is True
