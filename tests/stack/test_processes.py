@@ -13,7 +13,7 @@ import pytest
 
 from hubchaos.errors import UserError
 from hubchaos.stack.ports import Ports, ensure_free, is_free, who_listens
-from hubchaos.stack.processes import ProcessTable, is_ours, stop_all
+from hubchaos.stack.processes import ProcessTable, cmdline_of, is_ours, stop_all
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -57,7 +57,11 @@ def test_a_reused_pid_is_not_ours(tmp_path: Path) -> None:
         assert is_ours(record)
         # Same pid, different start time or command: somebody else's process now.
         assert not is_ours(dataclasses.replace(record, start_ticks=record.start_ticks + 1))
-        # Without a recorded start time, the command line has to match.
+        # Without a recorded start time, the command line has to match (once the
+        # child has exec'd: until then /proc shows the parent's command line).
+        deadline = time.monotonic() + 10
+        while cmdline_of(record.pid) != record.argv and time.monotonic() < deadline:
+            time.sleep(0.05)
         unstamped = dataclasses.replace(record, start_ticks=0)
         assert is_ours(unstamped)
         assert not is_ours(dataclasses.replace(unstamped, argv=["postgres", "-D", "/elsewhere"]))
