@@ -35,6 +35,7 @@ __all__ = [
 
 MAX_STOP_SECONDS = 300
 MAX_REPLICAS = 20
+HEALTH_SETTLE_S = 15.0  # Docker's checks run every 2-5 s; a failing one needs a pass to clear
 _SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP")
 
 _lock = threading.Lock()
@@ -197,8 +198,10 @@ def restore_services(
     """Rollback: the replica count this run found, and every service running and healthy.
 
     Paused containers are unpaused, stopped or killed ones started, each
-    awaited until it answers its health check, then every container until
-    Docker's own health check passes again. Returns what was restored.
+    awaited until its process answers (an app replica may still be refused
+    by a full database: that is the system's state, for probes to judge).
+    Then it gives Docker's own health checks up to 15 s to pass again.
+    Returns what was restored and which services are still unhealthy.
     """
     stack = docker_stack(configuration)
     started = time.monotonic()
@@ -215,16 +218,20 @@ def restore_services(
         if service not in services:
             continue  # the one-shot migrate container
         if item["paused"] or not item["running"]:
-            on_stack(stack, f"start {service}", lambda s=service: stack.start_service(s, True))
-            restored.append(service)
-    # The engine's health checks lag behind: wait until none reports a fault any more.
-    for service in services:
-        item = on_stack(
-            stack, f"health of {service}", lambda s=service: stack.wait_docker_healthy(s)
-        )
-        if item["health"] not in ("healthy", "none"):
-            raise ActivityFailed(
-                f"docker stack in {stack.state_dir}: {service} is still {item['health']} "
-                "after the rollback"
+            # Alive is enough: whether it can reach its database again is for probes to judge.
+            on_stack(
+                stack, f"start {service}", lambda s=service: stack.start_service(s, True, True)
             )
-    return _timed({"restored": restored}, started)
+            restored.append(service)
+    # The engine's health checks lag behind the restart: give them a moment, then report.
+    unhealthy = []
+    settle_until = time.monotonic() + HEALTH_SETTLE_S  # one deadline for all of them
+    for service in services:
+        left = max(0.0, settle_until - time.monotonic())
+        item = on_stack(
+            stack, f"health of {service}",
+            lambda s=service, t=left: stack.wait_docker_healthy(s, t),
+        )  # fmt: skip
+        if item["health"] not in ("healthy", "none"):
+            unhealthy.append(service)
+    return _timed({"restored": restored, "unhealthy": unhealthy}, started)

@@ -19,8 +19,10 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.actions import _flood_registry
 from hubchaos.actions._common import as_int, as_positive_float
+from hubchaos.actions._flood_http import load_plan
 from hubchaos.actions._stack_driver import running_state, stack_driver
 from hubchaos.actions.flood import http_spike
+from hubchaos.stack.local import LocalStack
 
 __all__ = ["http_spike_all_replicas"]
 
@@ -71,7 +73,9 @@ def http_spike_all_replicas(
     duration = as_positive_float("duration_seconds", duration_seconds)
     request_timeout = as_positive_float("timeout", timeout, 300.0)
     driver = stack_driver(configuration)
-    running_state(driver)  # no stack there: fail before any traffic
+    first = running_state(driver).app_replica_urls[0]  # no stack there: fail before any traffic
+    # bad routes or a target outside the blast radius: fail before any traffic too
+    load_plan(first, routes, concurrency, duration, 1, request_timeout, fast_503_ms, configuration)
     target = f"every replica of the stack in {driver.state_dir}"
     spikes: dict[str, _ReplicaSpike] = {}
 
@@ -79,7 +83,7 @@ def http_spike_all_replicas(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + duration
         while not stop.is_set() and (remaining := deadline - loop.time()) > 0.5:
-            for url in running_state(driver).app_replica_urls:
+            for url in _replica_urls(driver):
                 if url not in spikes:
                     spikes[url] = _ReplicaSpike(
                         url,
@@ -109,6 +113,14 @@ def http_spike_all_replicas(
             + "; ".join(f"{url}: {spike.error}" for url, spike in spikes.items())
         )
     return result
+
+
+def _replica_urls(driver: LocalStack) -> list[str]:
+    """The replicas now; none new while stack.json cannot be read (the spikes go on)."""
+    try:
+        return list(running_state(driver).app_replica_urls)
+    except ActivityFailed:
+        return []
 
 
 def _summary(spikes: dict[str, _ReplicaSpike]) -> dict[str, Any]:

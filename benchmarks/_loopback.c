@@ -11,9 +11,11 @@
  *   hold      PORT N MAX_S                  open N connections, exchange 1 byte on
  *                                           each, print "ready N", hold until stdin
  *                                           closes
- *   burst     PORT N ROUNDS SIZE TIMEOUT_MS N connections, each round sends one
- *                                           request on every connection at once;
- *                                           prints each response time (ns)
+ *   burst     PORT N ROUNDS SIZE TIMEOUT_MS GAP_US
+ *                                           N connections, each round sends one
+ *                                           request on every connection (all at
+ *                                           once, or one every GAP_US); prints
+ *                                           each response time (ns)
  *
  * Every mode is bounded in time; every tool dies with its parent.
  */
@@ -31,6 +33,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,69 +270,109 @@ static int hold(int port, int n, int max_s) {
 
 /* ---- burst ----------------------------------------------------------- */
 
-/* Read whatever responses are ready (waiting up to wait_ms); record completed ones. */
-static int collect(int ep, const int *fds, int *got, const uint64_t *sent_at, uint64_t *samples,
-                   int *taken, int size, int wait_ms, int *done) {
+#define TIMER_TAG UINT32_MAX
+
+struct burst {
+    int n, size, ep, timer;
+    int *fds, *got;
+    uint64_t *sent_at, *samples;
+    int taken, done, sent;
+    char *request;
+};
+
+static void send_next(struct burst *b) {
+    int i = b->sent++;
+    b->got[i] = 0;
+    b->sent_at[i] = now_ns();
+    if (write_all(b->fds[i], b->request, (size_t)b->size) < 0) die("write");
+}
+
+/* Handle what is ready (waiting up to wait_ms): record completed responses and,
+ * on a pacing tick, send the requests that are due. */
+static int poll_burst(struct burst *b, int wait_ms) {
     struct epoll_event events[512];
     char buf[4096];
-    int ready = epoll_wait(ep, events, 512, wait_ms);
+    int ready = epoll_wait(b->ep, events, 512, wait_ms);
     if (ready < 0 && errno != EINTR) die("epoll_wait");
     for (int e = 0; e < ready; e++) {
-        int i = (int)events[e].data.u32;
-        ssize_t len = read(fds[i], buf, sizeof buf);
+        uint32_t tag = events[e].data.u32;
+        if (tag == TIMER_TAG) {
+            uint64_t ticks = 0;
+            if (read(b->timer, &ticks, sizeof ticks) != (ssize_t)sizeof ticks) continue;
+            while (ticks-- > 0 && b->sent < b->n) send_next(b);
+            continue;
+        }
+        int i = (int)tag;
+        ssize_t len = read(b->fds[i], buf, sizeof buf);
         if (len < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (len <= 0) {
             fprintf(stderr, "loopback: burst: connection %d closed early\n", i);
             return -1;
         }
-        got[i] += (int)len;
-        if (got[i] == size) {
-            samples[(*taken)++] = now_ns() - sent_at[i];
-            (*done)++;
+        b->got[i] += (int)len;
+        if (b->got[i] == b->size) {
+            b->samples[b->taken++] = now_ns() - b->sent_at[i];
+            b->done++;
         }
     }
     return 0;
 }
 
-static int burst(int port, int n, int rounds, int size, int timeout_ms) {
-    int *fds = calloc((size_t)n, sizeof *fds);
-    int *got = calloc((size_t)n, sizeof *got);
-    uint64_t *sent_at = calloc((size_t)n, sizeof *sent_at);
-    uint64_t *samples = calloc((size_t)n * (size_t)rounds, sizeof *samples);
-    char *request = calloc((size_t)size, 1);
-    if (!fds || !got || !sent_at || !samples || !request) die("calloc");
-    memset(request, 'b', (size_t)size);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
+/* GAP_US 0: every request at once. Otherwise one request every GAP_US, paced by
+ * a timerfd so the client sleeps between sends instead of spinning. */
+static int burst(int port, int n, int rounds, int size, int timeout_ms, int gap_us) {
+    struct burst b = {.n = n, .size = size};
+    b.fds = calloc((size_t)n, sizeof *b.fds);
+    b.got = calloc((size_t)n, sizeof *b.got);
+    b.sent_at = calloc((size_t)n, sizeof *b.sent_at);
+    b.samples = calloc((size_t)n * (size_t)rounds, sizeof *b.samples);
+    b.request = calloc((size_t)size, 1);
+    if (!b.fds || !b.got || !b.sent_at || !b.samples || !b.request) die("calloc");
+    memset(b.request, 'b', (size_t)size);
+    b.ep = epoll_create1(EPOLL_CLOEXEC);
+    b.timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (b.ep < 0 || b.timer < 0) die("epoll/timerfd");
+    struct epoll_event tev = {.events = EPOLLIN, .data.u32 = TIMER_TAG};
+    epoll_ctl(b.ep, EPOLL_CTL_ADD, b.timer, &tev);
     for (int i = 0; i < n; i++) {
-        fds[i] = connect_to(port);
-        if (fds[i] < 0) die("connect");
+        b.fds[i] = connect_to(port);
+        if (b.fds[i] < 0) die("connect");
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+        epoll_ctl(b.ep, EPOLL_CTL_ADD, b.fds[i], &ev);
     }
     usleep(100000); /* let the proxy finish dialling upstream for every connection */
-    int taken = 0;
     for (int r = 0; r < rounds; r++) {
-        int done = 0;
-        for (int i = 0; i < n; i++) {
-            got[i] = 0;
-            sent_at[i] = now_ns();
-            if (write_all(fds[i], request, (size_t)size) < 0) die("write");
-            /* Collect responses that are already back while still sending, so
-             * the send loop never delays a measured response. */
-            if (collect(ep, fds, got, sent_at, samples, &taken, size, 0, &done) < 0) return 1;
+        b.done = b.sent = 0;
+        if (gap_us == 0) {
+            /* Collect responses already back while still sending, so the send
+             * loop never delays a measured response. */
+            while (b.sent < n) {
+                send_next(&b);
+                if (poll_burst(&b, 0) < 0) return 1;
+            }
+        } else {
+            struct itimerspec pace = {
+                .it_interval = {gap_us / 1000000, (long)(gap_us % 1000000) * 1000},
+                .it_value = {gap_us / 1000000, (long)(gap_us % 1000000) * 1000},
+            };
+            send_next(&b);
+            timerfd_settime(b.timer, 0, &pace, NULL);
         }
         uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
-        while (done < n) {
+        while (b.done < n) {
             uint64_t now = now_ns();
             if (now > deadline) {
-                fprintf(stderr, "loopback: burst: %d of %d responses missing\n", n - done, n);
+                fprintf(stderr, "loopback: burst: %d of %d responses missing\n", n - b.done, n);
                 return 1;
             }
-            int wait_ms = (int)((deadline - now) / 1000000ull) + 1;
-            if (collect(ep, fds, got, sent_at, samples, &taken, size, wait_ms, &done) < 0) return 1;
+            if (poll_burst(&b, (int)((deadline - now) / 1000000ull) + 1) < 0) return 1;
+            if (b.sent == n && gap_us > 0) {
+                struct itimerspec off = {{0, 0}, {0, 0}};
+                timerfd_settime(b.timer, 0, &off, NULL);
+            }
         }
     }
-    for (int i = 0; i < taken; i++) printf("%llu\n", (unsigned long long)samples[i]);
+    for (int i = 0; i < b.taken; i++) printf("%llu\n", (unsigned long long)b.samples[i]);
     return 0;
 }
 
@@ -348,10 +391,10 @@ int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "hold") == 0)
         return hold(parse_int(argv[2], "port"), parse_int(argv[3], "n"),
                     parse_int(argv[4], "max_s"));
-    if (argc == 7 && strcmp(argv[1], "burst") == 0)
+    if (argc == 8 && strcmp(argv[1], "burst") == 0)
         return burst(parse_int(argv[2], "port"), parse_int(argv[3], "n"),
                      parse_int(argv[4], "rounds"), parse_int(argv[5], "size"),
-                     parse_int(argv[6], "timeout_ms"));
+                     parse_int(argv[6], "timeout_ms"), parse_int(argv[7], "gap_us"));
     fprintf(stderr, "usage: loopback echo|pingpong|connrate|hold|burst ARGS (see source)\n");
     return 2;
 }

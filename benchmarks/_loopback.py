@@ -219,12 +219,18 @@ def held_connections(tool: Path, port: int, count: int, max_s: int = 120) -> Ite
             stop_process(proc)
 
 
-def burst_response_ms(tool: Path, port: int, connections: int, rounds: int) -> list[float]:
-    """Response times (ms): every connection sends one 64-byte request at once, per round."""
+def burst_response_ms(
+    tool: Path, port: int, connections: int, rounds: int, gap_us: int = 0
+) -> list[float]:
+    """Response times (ms) of one 64-byte request per connection per round.
+
+    gap_us 0 sends every request at once; otherwise one request every gap_us.
+    """
+    pacing_s = connections * gap_us / 1e6
     out = _run_tool(
         tool,
-        ["burst", str(port), str(connections), str(rounds), "64", "10000"],
-        30 + 12 * rounds,
+        ["burst", str(port), str(connections), str(rounds), "64", "10000", str(gap_us)],
+        30 + (12 + pacing_s) * rounds,
         "burst",
     )
     return [int(line) / 1e6 for line in out.split()]

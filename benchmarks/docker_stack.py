@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.stack.conftest import free_port_offset
+from tests.docker.conftest import low_port_offset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hubchaos-docker-bench-") as tmp:
         state_dir = Path(tmp) / ".hubchaos"
         for round_no in range(1, args.rounds + 1):
-            offset = str(free_port_offset())
+            offset = str(low_port_offset())
             up_argv = [python, "-m", "hubchaos", "up", "--env", "docker", "--offline",
                        "--port-offset", offset, "--state-dir", str(state_dir)]  # fmt: skip
             up = timed(up_argv, Path(tmp))

@@ -9,7 +9,9 @@ A direction with toxics reads chunks with recv() and pushes them through a
 chain of stages (see toxics/base.py) ending in the source endpoint's
 `push`/`finish`, which queue bytes on the receiving endpoint. The chain is
 rewired in place when toxics change; bytes already queued or sitting in a
-pipe keep their place, so nothing is reordered.
+pipe keep their place, so nothing is reordered. When a stage wants it
+(latency), the direction reads with recvmsg() and kernel receive timestamps,
+so a delay counts from the bytes' arrival, not from a late read.
 
 Flow control: a sender stops being read while the receiver's queue is over
 HIGH_WATER (or its pipe is not empty), and while the toxics of its direction
@@ -25,6 +27,7 @@ import os
 import select
 import socket
 import struct
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +60,12 @@ _OPEN, _CLOSING, _GONE = 0, 1, 2
 _SPLICE = pipes.AVAILABLE
 _FAILED = select.EPOLLERR | select.EPOLLHUP
 _FLAGS = pipes.FLAGS
+# Kernel receive timestamps (CLOCK_REALTIME), so a delay counts from when bytes
+# arrived, not from when a busy proxy got round to reading them.
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_TIMESPEC = struct.Struct("qq")
+_STAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+_MAX_STAMP_AGE_S = 60.0
 
 
 class Endpoint:
@@ -68,6 +77,8 @@ class Endpoint:
     """
 
     __slots__ = (
+        "arrived",
+        "deferred",
         "ended",
         "fd",
         "head",
@@ -88,12 +99,11 @@ class Endpoint:
         "shut_pending",
         "sock",
         "stages",
+        "stamping",
         "stream",
         "writable",
         "writing",
     )
-
-    deferred = False
 
     def __init__(self, link: Link, stream: str, reactor: Reactor) -> None:
         self.link = link
@@ -113,6 +123,11 @@ class Endpoint:
         self.paused = _CONNECTING
         self.reading = False
         self.ended = False
+        self.stamping = False  # a stage wants kernel arrival times (SO_TIMESTAMPNS)
+        # Served after the rest of a reactor batch: a stamped read loses nothing by
+        # waiting, so bytes whose timing is not compensated go first.
+        self.deferred = False
+        self.arrived = 0.0  # loop time the chunk being pushed arrived; 0.0 outside a read
         # writer side: bytes on their way into this socket
         self.pipe: tuple[int, int] | None = None
         self.piped = 0
@@ -144,6 +159,9 @@ class Endpoint:
         if _SPLICE and self.head is None and peer.writable and not peer.outsize:
             self._splice_through(peer)
             return
+        if self.stamping and self.head is not None:
+            self._read_stamped()
+            return
         for _ in range(BULK_ROUNDS):
             try:
                 data = self.sock.recv(READ_SIZE)  # type: ignore[union-attr]
@@ -163,6 +181,43 @@ class Endpoint:
                 head.push(data)
             if len(data) < READ_SIZE or not self.reading:
                 return  # not a bulk flow, or paused by what we just pushed
+
+    def _read_stamped(self) -> None:
+        """As the recv() loop above, but tell the stages when each chunk arrived."""
+        loop = self.loop
+        for _ in range(BULK_ROUNDS):
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(READ_SIZE, _STAMP_SPACE)  # type: ignore[union-attr]
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.link.fail(self)
+                return
+            if not data:
+                self._read_eof()
+                return
+            self.received += len(data)
+            now = loop.time()
+            arrived = now
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
+                    age = time.time() - (seconds + nanoseconds * 1e-9)
+                    # Outside that range the stamp is not trustworthy (a clock step,
+                    # or a kernel reporting another clock): count from now.
+                    if 0.0 < age < _MAX_STAMP_AGE_S:
+                        arrived = now - age
+            head = self.head
+            self.arrived = arrived
+            try:
+                if head is None:
+                    self.push(data)
+                else:
+                    head.push(data)
+            finally:
+                self.arrived = 0.0
+            if len(data) < READ_SIZE or not self.reading:
+                return
 
     def _splice_through(self, peer: Endpoint) -> None:
         """Move bytes socket -> pipe -> peer socket; the pipe buffers what the peer can't take."""
@@ -204,8 +259,13 @@ class Endpoint:
             pipes.give_back(pipe)
 
     def _read_eof(self) -> None:
-        self.pause(_DONE)
+        self.paused |= _DONE
+        self.reading = False
         (self.head or self).finish(EOF)
+        # Stop watching unless finishing closed the socket (which leaves the epoll
+        # set by itself): the last EOF of a link costs no epoll_ctl.
+        if self.sock is not None:
+            self._watch()
 
     def pause(self, reason: int) -> None:
         self.paused |= reason
@@ -369,6 +429,7 @@ class Endpoint:
             active = toxic.draw() if redraw else isinstance(stage, Stage)
             if active and isinstance(stage, Stage):
                 stage.configure(toxic.attrs)
+                self._wire()  # the new attributes may want arrival stamps
             elif active:
                 entry[1] = toxic.kind.stage(self, toxic.attrs, toxic.rng)
                 self._wire()
@@ -384,7 +445,16 @@ class Endpoint:
             if isinstance(stage, Stage):
                 stage.next = following
                 following = stage
+                if stage.wants_arrival and not self.stamping:
+                    self.stamping = self.deferred = True
+                    self.enable_stamps()
         self.head = following if isinstance(following, Stage) else None
+
+    def enable_stamps(self) -> None:
+        """Ask the kernel for receive timestamps (once a stage wants them; kept after)."""
+        if self.stamping and self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
 
     # -- teardown ---------------------------------------------------------
 
@@ -468,6 +538,7 @@ class Link:
             return
         server.sock = sock
         server.fd = sock.fileno()
+        server.enable_stamps()
         code = sock.connect_ex(address)
         if code not in (0, errno.EINPROGRESS):
             self._connect_failed(os.strerror(code))

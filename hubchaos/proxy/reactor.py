@@ -29,7 +29,9 @@ SWEEP_S = 0.5
 class Watched(Protocol):
     fd: int
     mask: int
-    deferred: bool  # listeners: handled after the batch, so no fd is reused within it
+    # Handled after the rest of the batch: listeners, so no fd is reused within
+    # it, and reads whose delay counts from kernel arrival (they lose nothing).
+    deferred: bool
 
     def on_event(self, events: int) -> None: ...
 
@@ -77,16 +79,18 @@ class Reactor:
             if target is None:
                 continue  # closed earlier in this batch
             if target.deferred:
-                later.append(target)
+                later.append((target, events))
                 continue
             _deliver(target, events)
             if time.monotonic() > budget_end:
                 # Let the API and timers run; epoll is level-triggered, so the
                 # sockets not served yet are reported again on the next round.
                 break
-        for target in later:
+        # Deferred targets already picked are served even past the budget, so a
+        # steady stream of other work can't starve them.
+        for target, events in later:
             if target.mask:
-                _deliver(target, IN)
+                _deliver(target, events)
 
     def set_deadline(self, key: object, delay: float, callback: Callable[[], None]) -> None:
         """Run `callback` about `delay` s from now (within SWEEP_S) unless cleared first.

@@ -204,6 +204,7 @@ class DockerStack:
             started = time.monotonic()
             specs = {spec.name: spec for spec in self.specs(resolved, offline)}
             ensure_images(self.client, specs.values(), offline, self.progress)
+            ensure_free(self.ports.wanted(resolved.replicas))  # again: a build takes a while
             try:
                 with _sigterm_as_interrupt():
                     state = self._start(resolved, specs, offline)
@@ -349,6 +350,13 @@ class DockerStack:
             )
         return checks[service]()
 
+    def live_check(self, service: str) -> Check:
+        """Whether the service's process answers at all: an app replica's /healthz (it is
+        alive even while PostgreSQL refuses it), the usual check for everything else."""
+        if service.startswith("app-"):
+            return http_check(f"{parts.url(self.ports.replica(int(service[4:])))}/healthz")
+        return self.check(service)
+
     def endpoint(self, service: str) -> str:
         ports = self.ports
         if service == "postgres":
@@ -368,11 +376,11 @@ class DockerStack:
         replicas = state.replicas if state else int(self.docker_info().get("replicas", 0))
         return [*EARLY, "exporter", *(f"app-{i}" for i in range(1, replicas + 1))]
 
-    def _await(self, service: str, started_at: float) -> float:
+    def _await(self, service: str, started_at: float, live_only: bool = False) -> float:
         deadline = DEADLINES_S.get(
             service, APP_DEADLINE_S if service.startswith("app-") else OTHER_DEADLINE_S
         )
-        check = self.check(service)
+        check = self.live_check(service) if live_only else self.check(service)
 
         def alive_and_healthy() -> str | None:
             container = self.project.container(service)
@@ -557,7 +565,11 @@ class DockerStack:
         self.container(service).stop(timeout=timeout_s)
         return describe(self.container(service))
 
-    def start_service(self, service: str, wait: bool = True) -> dict[str, Any]:
+    def start_service(
+        self, service: str, wait: bool = True, live_only: bool = False
+    ) -> dict[str, Any]:
+        """Start (or unpause) the service; with `wait`, until it is healthy (`live_only`:
+        until its process answers, even if its database is unreachable)."""
         started = time.monotonic()
         container = self.container(service)
         container.reload()
@@ -566,7 +578,7 @@ class DockerStack:
         elif container.status != "running":
             container.start()
         if wait:
-            self._await(service, started)
+            self._await(service, started, live_only)
             if service == "toxiproxy":
                 ensure_proxies(parts.url(self.ports.toxiproxy), proxy_specs(), None)
         return describe(container)

@@ -17,6 +17,7 @@ the images ahead of time (CI, or before using the compose CLI) and, with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import shutil
 import subprocess
@@ -111,11 +112,15 @@ def _build_if_stale(client: object, spec: ServiceSpec, progress: Progress) -> bo
             f"the offline base image {BASE_IMAGE} is missing: build it with "
             "environments/docker/build-offline.sh (as root; needs debootstrap)"
         )
+    if base and base != BASE_IMAGE and not _present(client, base):
+        _pull(client, base, progress)  # up front: a registry that cannot be reached says so
     inputs = _inputs_hash(build.args, runtime, build.context, build.dockerfile)
+    previous: str | None = None
     try:
         current = client.images.get(spec.image)  # type: ignore[attr-defined]
         if (current.labels or {}).get(SOURCE_LABEL) == inputs:
             return False
+        previous = current.id
     except docker.errors.ImageNotFound:
         pass
     started = time.monotonic()
@@ -139,6 +144,10 @@ def _build_if_stale(client: object, spec: ServiceSpec, progress: Progress) -> bo
     except docker.errors.APIError as exc:
         raise StackError(f"image {spec.image}", f"build failed: {exc}") from None
     progress(f"building {spec.image} ... done in {time.monotonic() - started:.1f}s")
+    if previous is not None:
+        # The superseded build would linger untagged; a container still using it keeps it.
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(previous)  # type: ignore[attr-defined]
     return True
 
 

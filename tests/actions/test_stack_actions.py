@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ from chaoslib.provider.python import validate_python_activity
 
 from hubchaos import faults
 from hubchaos.actions import stack as stack_actions
+from hubchaos.actions.flood import stop_floods
+from hubchaos.actions.replica_spike import http_spike_all_replicas
 from hubchaos.stack.local import LocalStack
 from tests.stack.conftest import free_port_offset
 
@@ -199,3 +203,55 @@ def test_a_profile_that_cannot_fit_is_refused_and_the_stack_keeps_running(
     stack_actions.restore_stack(configuration=live["config"])
     state = live["driver"].state()
     assert state.replicas == 2 and all(_serves(u) for u in state.app_replica_urls)
+
+
+# --- the spread HTTP spike, which follows the replica list of the same driver ---------
+
+
+def test_spread_spike_needs_a_running_stack(tmp_path: Path) -> None:
+    with pytest.raises(ActivityFailed, match="no stack is running there"):
+        http_spike_all_replicas(duration_seconds=1, configuration=_config(tmp_path))
+    with pytest.raises(ActivityFailed, match="concurrency_per_replica must be at most 1000"):
+        http_spike_all_replicas(concurrency_per_replica=5000, configuration=_config(tmp_path))
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_spread_spike_reaches_every_replica(live: dict[str, Any]) -> None:
+    result = http_spike_all_replicas(
+        concurrency_per_replica=2, duration_seconds=2, configuration=live["config"]
+    )
+    urls = live["driver"].state().app_replica_urls
+    assert result["replica_count"] == 2 and set(result["replicas"]) == set(urls)
+    assert result["errors"] == {}
+    for stats in result["replicas"].values():
+        assert stats["status_counts"].get("200", 0) > 0
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_stop_floods_ends_the_spread_spike_early(live: dict[str, Any]) -> None:
+    outcome: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=lambda: outcome.update(
+            http_spike_all_replicas(
+                concurrency_per_replica=2, duration_seconds=60, configuration=live["config"]
+            )
+        )
+    )
+    started = time.monotonic()
+    worker.start()
+    time.sleep(2)
+    stop_floods(timeout_seconds=20)
+    worker.join(timeout=30)
+    assert not worker.is_alive() and time.monotonic() - started < 30
+    assert outcome["replica_count"] == 2
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_spread_spike_checks_its_routes_before_any_traffic(live: dict[str, Any]) -> None:
+    with pytest.raises(ActivityFailed, match="route 1: unsupported HTTP method"):
+        http_spike_all_replicas(
+            routes=[{"method": "BREW", "path": "/"}], configuration=live["config"]
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -26,7 +27,8 @@ from hubchaos.errors import UserError
 from hubchaos.stack.docker_containers import PROJECT_LABEL, connect
 from hubchaos.stack.docker_env import DockerStack, docker_project_name
 from hubchaos.stack.docker_images import BASE_IMAGE
-from tests.stack.conftest import free_port_offset, run_cli
+from hubchaos.stack.ports import Ports, is_free
+from tests.stack.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "experiments"
@@ -82,7 +84,7 @@ class DockerHub:
             self.stack.set_profile(profile)
 
     def run(self, experiment: str, profile: str) -> Outcome:
-        """`experiment` against this stack on `profile`, in a subprocess, like `hubchaos run`.
+        """`experiment` against this stack on `profile` through the real `hubchaos run`.
 
         Each run starts from fresh replicas (an earlier flood leaves pools full
         on `incident`) and after the hypothesis' look-back window, so the
@@ -93,14 +95,26 @@ class DockerHub:
         time.sleep(max(0.0, quiet_until - time.monotonic()))
         out_dir = self.state_dir.parent / "runs" / profile / Path(experiment).stem
         result = subprocess.run(
-            [sys.executable, "-m", "tests.docker.run_experiment", str(self.state_dir),
-             str(EXPERIMENTS / experiment), str(out_dir)],
+            [sys.executable, "-m", "hubchaos", "run", str(EXPERIMENTS / experiment),
+             "--state-dir", str(self.state_dir), "--no-start", "--report", str(out_dir)],
             cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
         )  # fmt: skip
         self.last_run_ended = time.monotonic()
         journal_path = out_dir / f"{Path(experiment).stem}.journal.json"
         journal = json.loads(journal_path.read_text()) if journal_path.exists() else {}
         return Outcome(result.returncode, result.stderr, journal)
+
+
+def low_port_offset() -> int:
+    """A free offset that keeps every port below Linux's ephemeral range (32768-60999),
+    where any outgoing connection could take one while the stack starts."""
+    rng = random.Random()
+    for _ in range(200):
+        offset = rng.randrange(1000, 13000, 10)
+        wanted = Ports.with_offset(offset).wanted(4)
+        if all(is_free(port) for port in wanted.values()):
+            return offset
+    raise RuntimeError("no free port offset found for the docker test stack")
 
 
 def project_containers(project: str) -> list[str]:
@@ -117,9 +131,11 @@ def docker_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
         _unavailable(str(exc))
     if not client.images.list(name=BASE_IMAGE):
         _unavailable(f"the offline base image {BASE_IMAGE} is missing")
+    # Images first (a no-op when they are current): ports are picked right before `up`.
+    DockerStack(progress=lambda line: None).build_images(offline=True)
     base = tmp_path_factory.mktemp("docker")
     state_dir = base / ".hubchaos"
-    offset = free_port_offset()
+    offset = low_port_offset()
     started = time.monotonic()
     result = run_cli(
         "up", "--env", "docker", "--offline", "--port-offset", str(offset),

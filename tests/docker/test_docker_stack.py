@@ -18,6 +18,14 @@ from tests.stack.conftest import run_cli
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 EXIT_PASSED, EXIT_DEVIATED = 0, 1
+# What a broken connection budget shows first: PostgreSQL full (the incident).
+BUDGET_PROBES = ("another-client-can-log-in", "postgres-connections-stayed-inside-the-budget")
+
+
+def first_failed_probe(journal: dict) -> str:
+    """Chaos Toolkit stops the hypothesis at its first failing probe."""
+    after = journal["steady_states"]["after"]["probes"]
+    return next(p["activity"]["name"] for p in after if not p["tolerance_met"])
 
 
 def test_up_reports_every_part_healthy_on_loopback(docker_hub: DockerHub) -> None:
@@ -58,12 +66,22 @@ def test_kill_replica_passes_on_fixed(docker_hub: DockerHub) -> None:
 def test_incident_replay_deviates_on_incident(docker_hub: DockerHub) -> None:
     outcome = docker_hub.run("incident-replay.yaml", "incident")
     assert outcome.code == EXIT_DEVIATED, outcome.explain()
-    assert "postgres-connections-stayed-inside-the-budget" in outcome.stderr
+    assert first_failed_probe(outcome.journal) in BUDGET_PROBES
 
 
 def test_kill_replica_deviates_on_incident(docker_hub: DockerHub) -> None:
     outcome = docker_hub.run("kill-replica.yaml", "incident")
     assert outcome.code == EXIT_DEVIATED, outcome.explain()
+    after = outcome.journal["steady_states"]["after"]["probes"]
+    failed = [probe["activity"]["name"] for probe in after if not probe["tolerance_met"]]
+    # the budget broke: PostgreSQL filled up (the first failing probe ends the hypothesis)
+    assert failed[0] in (
+        "another-client-can-log-in",
+        "postgres-connections-stayed-inside-the-budget",
+    )
+    # the rollback still started the replica, though the full database refuses it
+    rollback = outcome.journal["rollbacks"][-1]
+    assert rollback["status"] == "succeeded" and rollback["output"]["restored"] == ["app-2"]
 
 
 def test_container_faults_and_their_rollback(docker_hub: DockerHub) -> None:
@@ -84,7 +102,7 @@ def test_container_faults_and_their_rollback(docker_hub: DockerHub) -> None:
     assert restarted["running"] is True
 
     restored = container_actions.restore_services(config)
-    assert restored["restored"] == ["app-2"]
+    assert restored["restored"] == ["app-2"] and restored["unhealthy"] == []
     assert container_probes.container_health(config)["all_healthy"]
     assert container_probes.replica_connections_released(2, 5, config)["down"] is False
 

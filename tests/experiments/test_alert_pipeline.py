@@ -28,6 +28,8 @@ def _after_probe(journal: dict, name: str) -> dict:
 def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "fixed")
     assert outcome.code == 0, outcome.explain()
+    quiet = _after_probe(outcome.journal, "query-rate-was-quiet-enough-for-a-spike")["output"]
+    assert quiet["at_fault"] is True and quiet["value"] <= 100
     for alert, probe in ALERTS.items():
         delivered = _after_probe(outcome.journal, probe)["output"]
         assert delivered["alert"] == alert and delivered["delivered"] is True, delivered

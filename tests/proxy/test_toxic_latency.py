@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 
-from tests.proxy.conftest import ProxyUnderTest, TcpServer, read_exactly
+from tests.proxy.conftest import (
+    IO_TIMEOUT_S,
+    ProxyUnderTest,
+    ServerProcess,
+    TcpServer,
+    read_exactly,
+)
+from tests.proxy.helpers import requires_embedded
 
 MakeProxy = Callable[[str], ProxyUnderTest]
 
@@ -93,3 +103,43 @@ def test_updating_latency_applies_to_open_connections(
         sock.sendall(b"b")
         read_exactly(sock, 1)
         assert time.monotonic() - start < 0.2
+
+
+def test_raising_latency_from_zero_applies_to_open_connections(
+    make_proxy: MakeProxy, echo_server: TcpServer
+) -> None:
+    proxy = make_proxy(echo_server.address)
+    toxic = proxy.add_toxic("latency", latency=0)
+    with proxy.connect() as sock:
+        sock.sendall(b"a")
+        read_exactly(sock, 1)
+        proxy.update_toxic(toxic, {"attributes": {"latency": 300}})
+        start = time.monotonic()
+        sock.sendall(b"b")
+        read_exactly(sock, 1)
+        assert 0.29 <= time.monotonic() - start < 1.0
+
+
+@requires_embedded
+def test_latency_counts_from_arrival_not_from_a_late_read(
+    proxy_process: Callable[..., ServerProcess], echo_server: TcpServer
+) -> None:
+    """Time the proxy spends unscheduled is part of the delay, not added to it."""
+    server = proxy_process()
+    with httpx.Client(base_url=server.url, timeout=IO_TIMEOUT_S) as api:
+        proxy = ProxyUnderTest(api, "stalled", echo_server.address)
+        proxy.add_toxic("latency", "upstream", latency=1000)
+        with proxy.connect() as sock:
+            sock.sendall(b"warm")  # the link is up before the proxy is stalled
+            assert read_exactly(sock, 4) == b"warm"
+            os.kill(server.proc.pid, signal.SIGSTOP)
+            try:
+                start = time.monotonic()
+                sock.sendall(b"late")  # arrives while the proxy can't read it
+                time.sleep(0.8)
+            finally:
+                os.kill(server.proc.pid, signal.SIGCONT)
+            assert read_exactly(sock, 4) == b"late"
+            elapsed = time.monotonic() - start
+    # Counted from the read it would be >= 1.8 s; never less than the latency.
+    assert 0.98 <= elapsed < 1.6, elapsed

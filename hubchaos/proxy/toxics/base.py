@@ -43,6 +43,9 @@ class PipeHandle(Protocol):
     """The part of a link direction a stage may use."""
 
     loop: asyncio.AbstractEventLoop
+    # Loop time the chunk being pushed arrived in the kernel, while it is pushed
+    # straight from a read of a stamping endpoint; 0.0 otherwise.
+    arrived: float
 
     def hold(self, nbytes: int) -> None:
         """Count bytes a stage keeps back, so the reader can be paused."""
@@ -115,6 +118,11 @@ class Stage:
     """One toxic acting on one direction of one connection. Default: pass through."""
 
     __slots__ = ("attrs", "next", "pipe", "rng")
+
+    @property
+    def wants_arrival(self) -> bool:
+        """True: the link should stamp chunks with their kernel arrival time."""
+        return False
 
     def __init__(self, pipe: PipeHandle, attrs: Any, rng: random.Random) -> None:
         self.pipe = pipe

@@ -19,13 +19,23 @@ class LatencyStage(TimedStage):
 
     attrs: LatencyAttributes
 
+    @property
+    def wants_arrival(self) -> bool:
+        # The delay counts from when the chunk arrived (as upstream, which stamps
+        # chunks on read), so time spent waiting for a busy proxy is not added on.
+        return bool(self.attrs.latency or self.attrs.jitter)
+
     def push(self, data: bytes) -> None:
         attrs = self.attrs
         delay = attrs.latency
         if attrs.jitter:
             delay += self.rng.randint(-attrs.jitter, attrs.jitter)
-        now = self.pipe.loop.time()
-        self.schedule(now + max(delay, 0) / 1000.0, data, now)
+        pipe = self.pipe
+        now = pipe.loop.time()
+        start = pipe.arrived or now
+        if start > now:
+            start = now
+        self.schedule(start + max(delay, 0) / 1000.0, data, now)
 
     def finish(self, end: int) -> None:
         # The end follows the last delayed chunk; it is not delayed itself.
