@@ -1,7 +1,7 @@
 """Finding the environment driver of the stack a run targets.
 
-The driver is the local stack (`hubchaos.stack.local.LocalStack`) in the
-state directory of configuration key `hubchaos_state_dir` (else env
+The driver is the one recorded in the state directory (the local stack, or
+the docker stack of `hubchaos up --env docker`: `hubchaos.stack.drivers.open_stack`) of of configuration key `hubchaos_state_dir` (else env
 HUBCHAOS_STATE_DIR, which `hubchaos run` exports, else `.hubchaos`), under the
 port offset of `hubchaos_port_offset` (else HUBCHAOS_PORT_OFFSET, else 0).
 """
@@ -13,6 +13,8 @@ from chaoslib.types import Configuration
 
 from hubchaos.actions._common import config_value
 from hubchaos.errors import HubchaosError
+from hubchaos.stack.docker_env import DockerStack
+from hubchaos.stack.drivers import open_stack
 from hubchaos.stack.local import DEFAULT_STATE_DIR, LocalStack
 from hubchaos.stack.state import StackState
 
@@ -20,7 +22,7 @@ STATE_DIR_KEY = "hubchaos_state_dir"
 PORT_OFFSET_KEY = "hubchaos_port_offset"
 
 
-def stack_driver(configuration: Configuration | None) -> LocalStack:
+def stack_driver(configuration: Configuration | None) -> LocalStack | DockerStack:
     """The driver of the stack this run targets (its progress lines are dropped)."""
     state_dir = Path(config_value(configuration, STATE_DIR_KEY, str(DEFAULT_STATE_DIR)))
     raw_offset = config_value(configuration, PORT_OFFSET_KEY, "0")
@@ -31,18 +33,18 @@ def stack_driver(configuration: Configuration | None) -> LocalStack:
             f"{PORT_OFFSET_KEY} (env {PORT_OFFSET_KEY.upper()}) must be an integer, "
             f"got {raw_offset!r}"
         ) from None
-    return LocalStack(state_dir, port_offset=offset, progress=lambda line: None)
+    return open_stack(state_dir, port_offset=offset, progress=lambda line: None)
 
 
-def running_state(driver: LocalStack) -> StackState:
+def running_state(driver: LocalStack | DockerStack) -> StackState:
     """stack.json of the running stack, or ActivityFailed naming the state directory."""
     try:
         state = driver.state()
     except HubchaosError as exc:
-        raise ActivityFailed(f"local stack in {driver.state_dir}: {exc}") from None
+        raise ActivityFailed(f"stack in {driver.state_dir}: {exc}") from None
     if state is None:
         raise ActivityFailed(
-            f"local stack in {driver.state_dir}: no stack is running there "
+            f"stack in {driver.state_dir}: no stack is running there "
             f"(set {STATE_DIR_KEY} or env {STATE_DIR_KEY.upper()} to its state directory)"
         )
     return state

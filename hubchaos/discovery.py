@@ -6,7 +6,13 @@ from typing import Any
 
 __all__ = ["ACTION_MODULES", "PROBE_MODULES", "discover"]
 
-ACTION_MODULES = ("hubchaos.actions.toxiproxy", "hubchaos.actions.flood", "hubchaos.actions.stack")
+ACTION_MODULES = (
+    "hubchaos.actions.toxiproxy",
+    "hubchaos.actions.flood",
+    "hubchaos.actions.replica_spike",
+    "hubchaos.actions.stack",
+    "hubchaos.actions.container",
+)
 PROBE_MODULES = (
     "hubchaos.probes.pool",
     "hubchaos.probes.postgres",
@@ -14,6 +20,11 @@ PROBE_MODULES = (
     "hubchaos.probes.alerts",
     "hubchaos.probes.prometheus",
     "hubchaos.probes.window",
+    "hubchaos.probes.recovery",
+    "hubchaos.probes.leaks",
+    "hubchaos.probes.delivery",
+    "hubchaos.probes.baseline",
+    "hubchaos.probes.container",
 )
 
 

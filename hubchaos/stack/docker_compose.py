@@ -30,7 +30,7 @@ REPLICA_PREFIX = "app-"
 _KNOWN_KEYS = frozenset(
     {
         "image", "build", "entrypoint", "command", "environment", "ports", "volumes",
-        "networks", "healthcheck", "depends_on", "restart", "init",
+        "networks", "healthcheck", "depends_on", "restart", "init", "stop_signal",
     }
 )  # fmt: skip
 _VARIABLE = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\})")
@@ -76,6 +76,7 @@ class ServiceSpec:
     healthcheck: dict[str, Any] | None  # Docker API form (nanoseconds), None: disabled
     depends_on: dict[str, str] = field(default_factory=dict)  # service -> condition
     init: bool = False  # Docker's init as PID 1 (forwards signals, reaps children)
+    stop_signal: str | None = None
 
     @property
     def is_replica(self) -> bool:
@@ -209,6 +210,7 @@ def _spec(name: str, raw: dict[str, Any], base_dir: Path) -> ServiceSpec:
         healthcheck=_healthcheck(raw.get("healthcheck")),
         depends_on=_depends_on(raw.get("depends_on")),
         init=bool(raw.get("init", False)),
+        stop_signal=str(raw["stop_signal"]) if raw.get("stop_signal") else None,
     )
 
 

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from hubchaos.stack import monitoring
-from hubchaos.stack.monitoring import RULES_DIR
 from hubchaos.stack.toxiproxy_setup import ProxySpec
 
 # Where compose.yaml mounts the rules directory inside the Prometheus container.
@@ -35,7 +34,6 @@ def render_configs(directory: Path, replicas: int) -> dict[str, Path]:
     """Write prometheus.yml, alertmanager.yml and toxiproxy.json into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     rules = [f"{RULES_IN_CONTAINER}/{Path(path).name}" for path in monitoring.rules_files()]
-    assert RULES_DIR.is_dir()
     texts = {
         "prometheus.yml": monitoring.render_prometheus_config(
             app_targets=[f"app-{index}:{APP_PORT}" for index in range(1, replicas + 1)],

@@ -115,6 +115,8 @@ class Project:
         }
         if spec.init:
             options["init"] = True
+        if spec.stop_signal:
+            options["stop_signal"] = spec.stop_signal
         if spec.healthcheck is not None:
             options["healthcheck"] = spec.healthcheck
         try:

@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -72,12 +73,13 @@ OTHER_DEADLINE_S = 45.0
 
 def docker_project_name(port_offset: int) -> str:
     """One compose project per port offset, so a test stack runs beside a developer's."""
-    return "hubchaos" if port_offset == 0 else f"hubchaos-o{port_offset}".replace("-o-", "-m")
+    if port_offset == 0:
+        return "hubchaos"
+    sign = "m" if port_offset < 0 else "o"  # "m" for minus: a readable, valid project name
+    return f"hubchaos-{sign}{abs(port_offset)}"
 
 
 def _stderr(line: str) -> None:
-    import sys
-
     print(line, file=sys.stderr, flush=True)
 
 

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import AsyncConnection, errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout, TooManyRequests
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from learninghub.errors import (
     ConfigError,
@@ -90,7 +90,9 @@ class Database:
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             timeout=settings.pool_timeout,
-            max_waiting=settings.pool_max_waiting,
+            # Bounded here, not by psycopg_pool: it keeps timed-out waiters queued until a
+            # connection is handed out, so after an outage its queue stays "full" forever.
+            max_waiting=0,
             reconnect_timeout=RECONNECT_TIMEOUT,
             reconnect_failed=self._on_reconnect_failed,
             name=settings.pool_name,
@@ -147,15 +149,14 @@ class Database:
         """
         wait = self.settings.pool_timeout if timeout is None else timeout
         started = perf_counter()
+        limit = self.settings.pool_max_waiting
+        if limit and self._waiting >= limit:
+            if observe_wait:
+                self.metrics.pool_rejections.inc()
+            raise PoolExhausted(f"database pool full: {limit} requests already waiting")
         self._waiting += 1
         try:
             conn = await self.pool.getconn(wait)
-        except TooManyRequests:
-            if observe_wait:
-                self.metrics.pool_rejections.inc()
-            raise PoolExhausted(
-                f"database pool full: {self.settings.pool_max_waiting} requests already waiting"
-            ) from None
         except PoolTimeout:
             if observe_wait:
                 self.metrics.connection_timeouts.inc()
