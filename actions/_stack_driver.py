@@ -1,9 +1,10 @@
 """Finding the environment driver of the stack a run targets.
 
-The driver is the one recorded in the state directory (the local stack, or
-the docker stack of `hubchaos up --env docker`: `hubchaos.stack.drivers.open_stack`) of of configuration key `hubchaos_state_dir` (else env
-HUBCHAOS_STATE_DIR, which `hubchaos run` exports, else `.hubchaos`), under the
-port offset of `hubchaos_port_offset` (else HUBCHAOS_PORT_OFFSET, else 0).
+The driver is the one recorded in the state directory (the local stack, or the
+docker stack of `hubchaos up --env docker`; see `hubchaos.stack.drivers`). The
+state directory comes from configuration key `hubchaos_state_dir` (else env
+HUBCHAOS_STATE_DIR, which `hubchaos run` exports, else `.hubchaos`), the port
+offset from `hubchaos_port_offset` (else HUBCHAOS_PORT_OFFSET, else 0).
 """
 
 from pathlib import Path

@@ -31,9 +31,9 @@ def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     )
     # the role's connection limit, not luck, is what held the flood back
     refusals = flood["output"]["refusals"]
-    assert any(
-        r["message"] == 'too many connections for role "learninghub"' for r in refusals
-    ), flood["output"]
+    assert any(r["message"] == 'too many connections for role "learninghub"' for r in refusals), (
+        flood["output"]
+    )
     assert outcome.journal["hubchaos_safety"]["clean"] is True
 
 
