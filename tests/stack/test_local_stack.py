@@ -313,7 +313,7 @@ def test_scale_and_restart_keep_the_stack_healthy(stack: Stack) -> None:
     stack.api.set_profile("fixed")
     state = stack.api.scale(3)
     assert state.replicas == 3
-    assert state.budget["pool_max_per_replica"] == 16  # floor(50 / 3)
+    assert state.budget["pool_max_per_replica"] == 15  # floor(50 / 3) - 1 health check
     assert len(state.app_replica_urls) == 3
     # Prometheus was told to reload: it scrapes the new replica.
     third = f"{state.app_replica_urls[2]}/metrics"
