@@ -29,6 +29,9 @@ class Relay:
 
     def close(self) -> None:
         self.stop()
+        # cancel the relay tasks: left pending, they are destroyed later by the
+        # garbage collector, which logs an asyncio error into whichever test runs then
+        self._call(self._cancel_tasks())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -42,6 +45,12 @@ class Relay:
             self._server = await asyncio.start_server(
                 self._relay, "127.0.0.1", self.listen_port, reuse_address=True
             )
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _stop(self) -> None:
         if self._server is not None:

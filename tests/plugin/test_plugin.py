@@ -109,7 +109,7 @@ def test_marker_and_tags_select_experiments(tree: pytest.Pytester) -> None:
 
 
 def test_a_bad_profile_is_a_usage_error(tree: pytest.Pytester) -> None:
-    bogus = tree.runpytest("experiments", "--hubchaos-profile", "peak")
+    bogus = tree.runpytest_subprocess("experiments", "--hubchaos-profile", "peak")
     assert bogus.ret == pytest.ExitCode.USAGE_ERROR
     bogus.stderr.fnmatch_lines(["*--hubchaos-profile: invalid choice: 'peak'*"])
 
@@ -118,7 +118,7 @@ def test_the_env_must_match_the_stack_recorded_in_the_state_dir(tree: pytest.Pyt
     state_dir = tree.path / "state"
     state_dir.mkdir()
     (state_dir / "docker.json").write_text("{}")  # what `hubchaos up --env docker` writes first
-    result = tree.runpytest("experiments/flood.yaml", "--hubchaos-state-dir", "state")
+    result = tree.runpytest_subprocess("experiments/flood.yaml", "--hubchaos-state-dir", "state")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [f"*the stack is not available: the stack in {state_dir} runs with env docker, not local*"]
@@ -126,7 +126,7 @@ def test_the_env_must_match_the_stack_recorded_in_the_state_dir(tree: pytest.Pyt
 
 
 def test_docker_without_a_stack_is_an_error_too(tree: pytest.Pytester) -> None:
-    result = tree.runpytest(
+    result = tree.runpytest_subprocess(
         "experiments/flood.yaml", "--hubchaos-env", "docker", "--hubchaos-no-start",
         "--hubchaos-state-dir", "no-stack",
     )  # fmt: skip
@@ -137,7 +137,7 @@ def test_docker_without_a_stack_is_an_error_too(tree: pytest.Pytester) -> None:
 
 def test_no_stack_is_an_error_for_each_experiment_not_a_failure(tree: pytest.Pytester) -> None:
     junit = tree.path / "out.xml"
-    result = tree.runpytest(
+    result = tree.runpytest_subprocess(
         "experiments", "--hubchaos-no-start", "--hubchaos-state-dir", "no-stack",
         f"--junitxml={junit}",
     )  # fmt: skip
@@ -156,14 +156,16 @@ def test_an_invalid_experiment_errors_before_any_stack_is_looked_for(
 ) -> None:
     (tree.path / "broken").mkdir()
     (tree.path / "broken" / "half.yaml").write_text(INVALID)
-    result = tree.runpytest("broken", "--hubchaos-no-start", "--hubchaos-state-dir", "no-stack")
+    result = tree.runpytest_subprocess(
+        "broken", "--hubchaos-no-start", "--hubchaos-state-dir", "no-stack"
+    )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*broken/half.yaml: invalid experiment: *"])
     assert "no healthy stack" not in result.stdout.str()
 
 
 def test_setup_plan_runs_nothing(tree: pytest.Pytester) -> None:
-    result = tree.runpytest(
+    result = tree.runpytest_subprocess(
         "experiments", "--setup-plan", "--hubchaos-no-start", "--hubchaos-state-dir", "no-stack"
     )
     assert result.ret == pytest.ExitCode.OK
