@@ -121,6 +121,10 @@ class HttpConnection(asyncio.Protocol):
         The load driver's watchdog calls `expire` once `deadline` has passed.
         """
         assert self.transport is not None and self._loop is not None
+        if self.transport.is_closing():
+            # the peer went away between two requests (a killed replica, a reset):
+            # uvloop would raise RuntimeError on write; this is a closed connection
+            raise ConnectionClosed(received_anything=False)
         self._waiter = self._loop.create_future()
         self.deadline = self._loop.time() + timeout
         self._buffer.clear()
