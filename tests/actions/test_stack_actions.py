@@ -56,6 +56,7 @@ def test_activities_follow_the_chaoslib_rules() -> None:
     ],
 )
 def test_experiment_arguments_validate(func: str, arguments: dict[str, Any]) -> None:
+    # chaoslib raises InvalidActivity for a bad argument or signature
     validate_python_activity(
         {
             "name": func,

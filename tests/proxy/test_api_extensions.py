@@ -168,7 +168,8 @@ def test_oversized_chunked_body_is_413(api: httpx.Client, toxics_url: str) -> No
 
 
 def test_removing_a_toxic_under_traffic_answers_promptly(api: httpx.Client) -> None:
-    # Upstream can freeze the API when a toxic is removed while data flows.
+    # Upstream can freeze the API when a toxic is removed while data flows;
+    # _exercise_toxic_churn asserts every API answer and every echoed byte.
     with EchoServer() as plain_echo:
         _exercise_toxic_churn(api, listen_port(create_proxy(api, "busy", plain_echo.address)))
 
