@@ -33,3 +33,23 @@ def setting(key: str, configuration: dict[str, Any] | None = None) -> str:
     if env_value:
         return env_value
     return DEFAULTS[key]
+
+
+REPLICAS_KEY = "hubchaos_app_replica_urls"
+
+
+def app_replica_urls(
+    app_urls: list[str] | str | None, configuration: dict[str, Any] | None = None
+) -> list[str]:
+    """Base URLs of every app replica: the argument, else configuration
+    `hubchaos_app_replica_urls` (list or comma string), else env
+    HUBCHAOS_APP_REPLICA_URLS, else the single `hubchaos_app_url`."""
+    raw: Any = app_urls
+    if not raw and configuration:
+        raw = configuration.get(REPLICAS_KEY)
+    if not raw:
+        raw = os.environ.get(REPLICAS_KEY.upper())
+    if not raw:
+        raw = setting("hubchaos_app_url", configuration)
+    items = raw.split(",") if isinstance(raw, str) else raw
+    return [str(item).strip().rstrip("/") for item in items if str(item).strip()]

@@ -13,7 +13,6 @@ HUBCHAOS_APP_REPLICA_URLS), else the single `hubchaos_app_url`. A replica that
 cannot be scraped fails the probe with `ActivityFailed` naming its URL.
 """
 
-import os
 from typing import Any
 
 import httpx
@@ -22,12 +21,11 @@ from chaoslib.types import Configuration, Secrets
 from prometheus_client.parser import text_string_to_metric_families
 
 from hubchaos.actions._common import as_int, as_positive_float
-from hubchaos.settings import setting
+from hubchaos.settings import app_replica_urls
 
 __all__ = ["pool_stats", "pool_within_limits"]
 
 DEFAULT_TIMEOUT_S = 5.0
-REPLICAS_KEY = "hubchaos_app_replica_urls"
 
 # sample name -> field of one pool's stats
 _GAUGES = {
@@ -92,15 +90,7 @@ def pool_within_limits(
 
 
 def _replica_urls(app_urls: list[str] | str | None, configuration: Configuration) -> list[str]:
-    raw: Any = app_urls
-    if not raw and configuration:
-        raw = configuration.get(REPLICAS_KEY)
-    if not raw:
-        raw = os.environ.get(REPLICAS_KEY.upper())
-    if not raw:
-        raw = setting("hubchaos_app_url", configuration)
-    items = raw.split(",") if isinstance(raw, str) else raw
-    urls = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+    urls = app_replica_urls(app_urls, configuration)
     if not urls:
         raise ActivityFailed("pool probe: no app URL to scrape")
     return urls

@@ -8,7 +8,6 @@ HUBCHAOS_APP_REPLICA_URLS, which `hubchaos run` exports), else
 `hubchaos_app_url`.
 """
 
-import os
 import time
 from typing import Any
 
@@ -17,11 +16,10 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.actions._common import as_float, as_positive_float, ensure_allowed_url
-from hubchaos.settings import setting
+from hubchaos.settings import app_replica_urls
 
 __all__ = ["wait_until_serving"]
 
-REPLICAS_KEY = "hubchaos_app_replica_urls"
 POLL_INTERVAL_S = 0.5
 
 
@@ -90,16 +88,8 @@ def _check(client: httpx.Client, url: str) -> dict[str, Any]:
     }
 
 
-def _replica_urls(app_urls: list | str | None, configuration: Configuration) -> list[str]:
-    raw: Any = app_urls
-    if not raw and configuration:
-        raw = configuration.get(REPLICAS_KEY)
-    if not raw:
-        raw = os.environ.get(REPLICAS_KEY.upper())
-    if not raw:
-        raw = setting("hubchaos_app_url", configuration)
-    items = raw.split(",") if isinstance(raw, str) else raw
-    urls = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+def _replica_urls(app_urls: list[str] | str | None, configuration: Configuration) -> list[str]:
+    urls = app_replica_urls(app_urls, configuration)
     if not urls:
         raise ActivityFailed("recovery probe: no app URL to check")
     return urls
