@@ -13,6 +13,7 @@ import contextlib
 import json
 import select
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -41,6 +42,14 @@ def build_tool(workdir: Path) -> Path:
     if result.returncode != 0:
         raise LoopbackError(f"compiling {_SOURCE.name} failed: {result.stderr.strip()}")
     return binary
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for servers that need one up front)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

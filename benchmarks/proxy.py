@@ -1,6 +1,7 @@
 """Benchmark the Toxiproxy-compatible proxy against direct loopback, in one run.
 
     python3 benchmarks/proxy.py [--quick] [--toxiproxy-bin PATH] [--json OUT] [--only NAME]
+                                [--reference-haproxy [--haproxy-threads 1,2]]
 
 Every measurement runs the same client against direct loopback and through
 each proxy, interleaved round by round so machine noise hits all routes alike:
@@ -16,6 +17,12 @@ streams ("+latency0"): every byte then takes the toxic path, while adding no
 deliberate delay that would hide the proxy's own cost. The targets must hold
 there too. Servers are driven only through the Toxiproxy HTTP API, so
 `--toxiproxy-bin PATH` measures a real toxiproxy-server side by side.
+
+`--reference-haproxy` adds HAProxy (TCP mode, one thread count per route,
+default 1 and 2) to throughput, rtt and connrate: not a competitor but the
+machine's ceiling, what a mature C proxy reaches on the same cores under the
+same load. Its rows are labelled "reference" and carry no target; it has no
+toxics, so memory and latency leave it out.
 Progress goes to stderr, the results table to stdout.
 """
 
@@ -28,21 +35,26 @@ import json
 import math
 import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
+from _haproxy import MAX_THREADS, find_haproxy, haproxy_version, running_haproxy
 from _loopback import (
     LoopbackError,
     build_tool,
     burst_response_ms,
     connection_rate,
     echo_server,
+    free_port,
     held_connections,
     iperf3_server,
     iperf3_throughput,
@@ -50,9 +62,10 @@ from _loopback import (
 )
 from _profile import py_spy
 from _proxy_report import ACCURACY_LATENCY_MS, checks_for, machine_info, render_table
-from _toxiproxy import ProxyServer, embedded_command, free_port, running_server, toxiproxy_command
+from _toxiproxy import ProxyServer, embedded_command, running_server, toxiproxy_command
 
 BENCHMARKS = ("throughput", "rtt", "connrate", "memory", "latency")
+REFERENCE_BENCHMARKS = ("throughput", "rtt", "connrate")  # the ones without toxics
 TOXIC_LATENCY_MS = 0
 # (route name suffix, latency toxic on both streams or None)
 VARIANTS: tuple[tuple[str, int | None], ...] = (("", None), ("+latency0", TOXIC_LATENCY_MS))
@@ -103,7 +116,9 @@ class Route:
     echo: int  # echo server
     closing: int  # echo server that closes after 64 bytes (connrate)
     iperf: int
-    server: ProxyServer | None = None
+    server: ProxyServer | None = None  # Toxiproxy API of the proxy, if it has one
+    process: subprocess.Popen[bytes] | None = None  # the proxy, for its CPU time
+    reference: bool = False  # a reference proxy (haproxy): measured, no target
 
 
 @dataclass
@@ -114,6 +129,7 @@ class Bench:
     routes: list[Route]
     commands: dict[str, Callable[[int], list[str]]]  # server label -> command for an API port
     latency_ports: dict[str, int]  # server label -> proxy with the 100 ms toxic
+    reference_info: dict[str, dict[str, Any]]  # reference route -> version, threads, config
 
     @property
     def direct(self) -> Route:
@@ -121,7 +137,9 @@ class Bench:
 
 
 def progress(message: str) -> None:
-    print(f"[proxy-bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    # One write with its newline, so a Ctrl-C cannot cut the line from its end.
+    sys.stderr.write(f"[proxy-bench {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -131,11 +149,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def cpu_seconds(server: ProxyServer | None) -> float:
-    """User+system CPU time of the server process so far (0 for direct routes)."""
-    if server is None:
+def cpu_seconds(process: subprocess.Popen[bytes] | None) -> float:
+    """User+system CPU time of the proxy process, all threads, so far (0 for direct routes)."""
+    if process is None:
         return 0.0
-    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -143,10 +161,6 @@ def rotated(routes: list[Route], shift: int) -> list[Route]:
     """The routes in a different order each round, so drift does not favour one."""
     shift %= len(routes)
     return routes[shift:] + routes[:shift]
-
-
-def proxied(bench: Bench) -> list[Route]:
-    return [route for route in bench.routes if route.server is not None]
 
 
 def measure_interleaved(
@@ -162,10 +176,10 @@ def measure_interleaved(
     cpu: dict[str, list[float]] = {route.name: [] for route in bench.routes}
     for round_index in range(rounds):
         for route in rotated(bench.routes, round_index):
-            cpu_before, started = cpu_seconds(route.server), time.monotonic()
+            cpu_before, started = cpu_seconds(route.process), time.monotonic()
             value = measure(route)
             elapsed = time.monotonic() - started
-            cpu[route.name].append((cpu_seconds(route.server) - cpu_before) / elapsed)
+            cpu[route.name].append((cpu_seconds(route.process) - cpu_before) / elapsed)
             values[route.name].append(value)
             progress(f"{what} round {round_index + 1}/{rounds} {route.name}: {value:,.1f} {unit}")
     medians = {name: statistics.median(samples) for name, samples in values.items()}
@@ -296,7 +310,11 @@ def bench_latency(bench: Bench) -> dict[str, Any]:
               flight together at the end while arriving at a steady pace.
     The same load is run directly, alternating with the proxied one, and the
     added delay is each proxied response time minus the median direct one:
-    what the toxic (and the proxy) add, which is what the target is about.
+    what the toxic (and the proxy) add. The target applies to `spread`, the
+    issue's "500 concurrent connections". `burst` is a stress row without a
+    target: 500 requests at one instant queue in a one-thread proxy for
+    500 x its per-request cost, on top of the toxic. The same burst is also
+    sent through the same proxy without a toxic, to show that queueing alone.
     """
     settings = bench.settings
     connections, rounds = settings.latency_connections, settings.latency_rounds
@@ -310,12 +328,22 @@ def bench_latency(bench: Bench) -> dict[str, Any]:
         stats: dict[str, Any] = {"gap_us": gap_us}
         for key in ("p50_ms", "p99_ms", "max_ms", "added_p50_ms", "added_p99_ms"):
             stats[key] = {}
+        if mode == "burst":
+            stats["toxic_free_p50_ms"] = {}
         direct: list[float] = []
         for label, port in bench.latency_ports.items():
+            toxic_free_port = next(route.echo for route in bench.routes if route.name == label)
             proxied_ms: list[float] = []
+            toxic_free_ms: list[float] = []
             for _ in range(rounds):
                 direct += burst_response_ms(bench.tool, bench.direct.echo, connections, 1, gap_us)
                 proxied_ms += burst_response_ms(bench.tool, port, connections, 1, gap_us)
+                if mode == "burst":
+                    toxic_free_ms += burst_response_ms(
+                        bench.tool, toxic_free_port, connections, 1, gap_us
+                    )
+            if toxic_free_ms:
+                stats["toxic_free_p50_ms"][label] = percentile(toxic_free_ms, 0.50)
             baseline = statistics.median(direct)
             added = [sample - baseline for sample in proxied_ms]
             stats["p50_ms"][label] = percentile(proxied_ms, 0.50)
@@ -363,15 +391,48 @@ def add_proxy_routes(server: ProxyServer, direct: Route) -> tuple[list[Route], i
             if latency is not None:
                 for stream in STREAMS:
                     server.add_latency(name, latency, stream)
-        routes.append(Route(server.label + suffix, ports[0], ports[1], ports[2], server))
+        routes.append(
+            Route(server.label + suffix, ports[0], ports[1], ports[2], server, server.proc)
+        )
     accuracy_port = server.create_proxy("bench_latency100", direct.echo)
     server.add_latency("bench_latency100", ACCURACY_LATENCY_MS, "downstream")
     return routes, accuracy_port
 
 
+def reference_name(threads: int) -> str:
+    return f"ref:haproxy-{threads}thread{'' if threads == 1 else 's'}"
+
+
+def add_reference_routes(
+    stack: contextlib.ExitStack, binary: str, threads: list[int], direct: Route, workdir: Path
+) -> tuple[list[Route], dict[str, dict[str, Any]]]:
+    """One haproxy per thread count in front of the targets; its routes and what it ran."""
+    version = haproxy_version(binary)
+    upstreams = {"echo": direct.echo, "closing": direct.closing, "iperf": direct.iperf}
+    routes, info = [], {}
+    for count in threads:
+        name = reference_name(count)
+        haproxy = stack.enter_context(running_haproxy(binary, count, upstreams, workdir))
+        progress(f"started {name}: pid {haproxy.proc.pid}, {version}")
+        ports = haproxy.ports
+        routes.append(
+            Route(name, ports["echo"], ports["closing"], ports["iperf"], None, haproxy.proc, True)
+        )
+        info[name] = {"version": version, "threads": count, "config": haproxy.config}
+    return routes, info
+
+
+def wants_reference(args: argparse.Namespace) -> bool:
+    """Whether haproxy is asked for and some selected benchmark would measure it."""
+    selected = args.only or BENCHMARKS
+    return bool(args.reference_haproxy) and any(n in REFERENCE_BENCHMARKS for n in selected)
+
+
 @contextlib.contextmanager
 def bench_environment(args: argparse.Namespace, settings: Settings) -> Iterator[Bench]:
     """Targets, proxy servers and proxies; everything stopped and removed on exit."""
+    # Before anything starts, so a missing haproxy costs one line and no wait.
+    haproxy_bin = find_haproxy(args.haproxy_bin) if wants_reference(args) else None
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="hubchaos-proxy-bench-"))
         stack.callback(shutil.rmtree, workdir, True)
@@ -394,7 +455,13 @@ def bench_environment(args: argparse.Namespace, settings: Settings) -> Iterator[
             server = stack.enter_context(running_server(label, argv, workdir / f"{label}.log"))
             server_routes, latency_ports[label] = add_proxy_routes(server, direct)
             routes += server_routes
-        yield Bench(settings, tool, workdir, routes, commands, latency_ports)
+        reference_info: dict[str, dict[str, Any]] = {}
+        if haproxy_bin is not None:
+            reference_routes, reference_info = add_reference_routes(
+                stack, haproxy_bin, args.haproxy_threads, direct, workdir
+            )
+            routes += reference_routes
+        yield Bench(settings, tool, workdir, routes, commands, latency_ports, reference_info)
 
 
 @contextlib.contextmanager
@@ -424,6 +491,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-embedded", action="store_true", help="do not benchmark the embedded hubchaos proxy"
     )
+    parser.add_argument(
+        "--reference-haproxy",
+        action="store_true",
+        help="also measure HAProxy (TCP mode) for throughput, rtt and connrate as the "
+        "machine's reference ceiling (no target, no toxics)",
+    )
+    parser.add_argument(
+        "--haproxy-threads",
+        metavar="N[,N...]",
+        type=thread_counts,
+        help="haproxy nbthread values, one reference route each (default: 1,2)",
+    )
+    parser.add_argument(
+        "--haproxy-bin", metavar="PATH", help="haproxy binary (default: haproxy on PATH or sbin)"
+    )
     parser.add_argument("--json", metavar="OUT", type=Path, help="write all results as JSON")
     parser.add_argument(
         "--profile",
@@ -438,28 +520,57 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=BENCHMARKS,
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.reference_haproxy and (args.haproxy_threads or args.haproxy_bin):
+        parser.error("--haproxy-threads and --haproxy-bin need --reference-haproxy")
+    args.haproxy_threads = args.haproxy_threads or [1, 2]
+    return args
+
+
+def thread_counts(text: str) -> list[int]:
+    """Parse "1,2" into [1, 2] for --haproxy-threads."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    valid = all(1 <= n <= MAX_THREADS for n in counts) and len(set(counts)) == len(counts)
+    if not counts or not valid:
+        raise argparse.ArgumentTypeError(
+            f"expected distinct thread counts 1-{MAX_THREADS} separated by commas, got {text!r}"
+        )
+    return counts
+
+
+def stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every process the benchmark started is stopped."""
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = QUICK if args.quick else FULL
     selected = [name for name in BENCHMARKS if not args.only or name in args.only]
     started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()[0]
     results: dict[str, Any] = {}
+    references: list[str] = []
     try:
         with bench_environment(args, settings) as bench:
             routes = {
                 route.name: {
                     "api": route.server.url if route.server else None,
                     "ports": {"echo": route.echo, "closing": route.closing, "iperf": route.iperf},
+                    "reference": route.reference,
+                    **({"haproxy": bench.reference_info[route.name]} if route.reference else {}),
                 }
                 for route in bench.routes
             }
+            references += [route.name for route in bench.routes if route.reference]
             for name in selected:
-                if name in ("memory", "latency") and len(routes) == 1:
-                    continue  # needs a proxy
+                if name in ("memory", "latency") and not bench.commands:
+                    progress(f"skipping {name}: it needs hubchaos or --toxiproxy-bin (toxics)")
+                    continue
                 progress(f"== {name}")
                 with profiled(args.profile, bench, name):
                     results[name] = RUNNERS[name](bench)
@@ -469,10 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("proxy benchmark interrupted; everything it started was stopped", file=sys.stderr)
         return 130
-    checks = checks_for(results)
+    checks = checks_for(results, references)
     load_after = os.getloadavg()[0]
     load = f"{load_before:.2f} at start, {load_after:.2f} at end (1 min, {os.cpu_count()} CPUs)"
-    print(render_table(checks, results, load))
+    print(render_table(checks, results, load, references))
     if args.json:
         report = {
             "date": started.isoformat(timespec="seconds"),
@@ -482,6 +593,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": asdict(settings),
             "toxic_latency_ms": TOXIC_LATENCY_MS,
             "routes": routes,
+            "reference_routes": references,
             "results": results,
             "checks": [asdict(check) for check in checks],
         }

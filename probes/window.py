@@ -40,6 +40,9 @@ def _range_values(
     query: str, start: float, end: float, timeout_seconds: float, configuration: Configuration
 ) -> list[tuple[float, float]]:
     base = setting("hubchaos_prometheus_url", configuration).rstrip("/")
+    # Prometheus evaluates start, start + step, ... up to `end`: a whole number of
+    # steps past the start, so the newest sample (up to now) is read too.
+    end = start + math.ceil((end - start) / STEP_S) * STEP_S
     data = get_json(
         f"{base}/api/v1/query_range",
         timeout_seconds,
@@ -80,7 +83,7 @@ def peak_since_fault(
     return {
         "query": query,
         "peak": 0.0 if peak is None else round(peak[1], 6),
-        "at_seconds": None if peak is None else round(peak[0] - start, 1),
+        "at_seconds": None if peak is None else round(max(peak[0] - start, 0.0), 1),
         "window_seconds": round(end - start, 1),
         "since_fault": since_fault,
         "points": len(points),
@@ -114,7 +117,7 @@ def alert_detected(
     query = f'max(ALERTS{{alertname="{alert}",alertstate="firing"}})'
     points = _range_values(query, fault.started, time.time(), timeout_seconds, configuration)
     fired_at = next((stamp for stamp, value in points if value >= 1), None)
-    seconds = None if fired_at is None else round(fired_at - fault.started, 1)
+    seconds = None if fired_at is None else round(max(fired_at - fault.started, 0.0), 1)
     return {
         "alert": alert,
         "fault_injected": True,

@@ -5,6 +5,10 @@ not asyncio transports: a direction without toxics moves bytes with
 splice(2) (socket -> pipe -> socket, never copied into Python), and
 connecting upstream is one non-blocking connect() per client, no task.
 
+Small reads of a toxic-free direction are copied through one shared buffer
+(recv_into() + send(): no pipe, no allocation); once a read fills it, the
+direction counts as bulk and splices from then on.
+
 A direction with toxics reads chunks with recv() and pushes them through a
 chain of stages (see toxics/base.py) ending in the source endpoint's
 `push`/`finish`, which queue bytes on the receiving endpoint. The chain is
@@ -66,6 +70,9 @@ _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _TIMESPEC = struct.Struct("qq")
 _STAMP_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
 _MAX_STAMP_AGE_S = 60.0
+# Read buffer shared by every toxic-free direction (one thread): what can't be
+# sent at once is copied out before the next read reuses it.
+_SCRATCH = memoryview(bytearray(READ_SIZE))
 
 
 class Endpoint:
@@ -78,6 +85,7 @@ class Endpoint:
 
     __slots__ = (
         "arrived",
+        "bulk",
         "deferred",
         "ended",
         "fd",
@@ -123,6 +131,7 @@ class Endpoint:
         self.paused = _CONNECTING
         self.reading = False
         self.ended = False
+        self.bulk = False  # a read filled the shared buffer: splice this direction
         self.stamping = False  # a stage wants kernel arrival times (SO_TIMESTAMPNS)
         # Served after the rest of a reactor batch: a stamped read loses nothing by
         # waiting, so bytes whose timing is not compensated go first.
@@ -156,8 +165,11 @@ class Endpoint:
 
     def _on_readable(self) -> None:
         peer = self.peer
-        if _SPLICE and self.head is None and peer.writable and not peer.outsize:
-            self._splice_through(peer)
+        if self.head is None and peer.writable and not peer.outsize:
+            if _SPLICE and (self.bulk or peer.piped):
+                self._splice_through(peer)
+            else:
+                self._copy_through(peer)
             return
         if self.stamping and self.head is not None:
             self._read_stamped()
@@ -218,6 +230,23 @@ class Endpoint:
                 self.arrived = 0.0
             if len(data) < READ_SIZE or not self.reading:
                 return
+
+    def _copy_through(self, peer: Endpoint) -> None:
+        """One read into the shared buffer, sent straight on: cheapest for small messages."""
+        try:
+            count = self.sock.recv_into(_SCRATCH)  # type: ignore[union-attr]
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.link.fail(self)
+            return
+        if count == 0:
+            self._read_eof()
+            return
+        self.received += count
+        if count == READ_SIZE:
+            self.bulk = True  # more is most likely waiting: splice from now on
+        self.push(_SCRATCH[:count], borrowed=True)
 
     def _splice_through(self, peer: Endpoint) -> None:
         """Move bytes socket -> pipe -> peer socket; the pipe buffers what the peer can't take."""
@@ -294,10 +323,10 @@ class Endpoint:
 
     # -- sink: the end of this direction's chain --------------------------
 
-    def push(self, data: bytes) -> None:
+    def push(self, data: bytes | memoryview, borrowed: bool = False) -> None:
         if not self.ended:
             self.sent += len(data)
-            self.peer.write(data)
+            self.peer.write(data, borrowed)
 
     def finish(self, end: int) -> None:
         if self.ended:
@@ -315,7 +344,8 @@ class Endpoint:
 
     # -- writing ----------------------------------------------------------
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes | memoryview, borrowed: bool = False) -> None:
+        """Send `data` or queue it; `borrowed` data lives in a reused buffer, so it is copied."""
         sock = self.sock
         if sock is None or self.shut_pending or self.link.state == _GONE:
             return
@@ -330,6 +360,8 @@ class Endpoint:
             if sent == len(data):
                 return
             data = memoryview(data)[sent:]  # the rest, without copying it
+        if borrowed:
+            data = bytes(data)
         if self.outbuf is None:
             self.outbuf = deque()
         self.outbuf.append(data)
@@ -470,7 +502,10 @@ class Endpoint:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         sock.close()
         if self.pipe is not None:
-            pipes.discard(self.pipe)
+            if self.piped:
+                pipes.discard(self.pipe)  # bytes nobody will read
+            else:
+                pipes.give_back(self.pipe)
             self.piped = 0
             self.pipe = None
         self.outbuf = None
