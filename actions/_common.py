@@ -29,15 +29,6 @@ MAX_FLOOD_CONNECTIONS = 10_000
 MAX_ACTIVITY_SECONDS = 3_600.0
 
 
-def config_value(configuration: Configuration | None, key: str, default: str) -> str:
-    """The value of `key` from configuration, else env `KEY`, else `default`."""
-    if configuration:
-        value = configuration.get(key)
-        if value not in (None, ""):
-            return str(value)
-    return os.environ.get(key.upper()) or default
-
-
 def app_url(url: str, configuration: Configuration | None) -> str:
     """The application's base URL: the argument or `hubchaos_app_url`."""
     return url or setting("hubchaos_app_url", configuration)

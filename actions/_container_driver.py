@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hubchaos.actions._common import config_value
 from hubchaos.errors import HubchaosError
+from hubchaos.settings import setting
 from hubchaos.stack.docker_env import DockerStack
 from hubchaos.stack.drivers import is_docker_stack
 from hubchaos.stack.local import DEFAULT_STATE_DIR
@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 def docker_stack(configuration: Configuration | None) -> DockerStack:
     """The docker stack this run targets (its progress lines are dropped)."""
-    state_dir = Path(config_value(configuration, STATE_DIR_KEY, str(DEFAULT_STATE_DIR)))
+    state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
     if not is_docker_stack(state_dir):
         raise ActivityFailed(
             f"docker stack in {state_dir.absolute()}: none is running there (container faults "

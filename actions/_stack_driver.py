@@ -12,8 +12,8 @@ from pathlib import Path
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hubchaos.actions._common import config_value
 from hubchaos.errors import HubchaosError
+from hubchaos.settings import setting
 from hubchaos.stack.docker_env import DockerStack
 from hubchaos.stack.drivers import open_stack
 from hubchaos.stack.local import DEFAULT_STATE_DIR, LocalStack
@@ -25,8 +25,8 @@ PORT_OFFSET_KEY = "hubchaos_port_offset"
 
 def stack_driver(configuration: Configuration | None) -> LocalStack | DockerStack:
     """The driver of the stack this run targets (its progress lines are dropped)."""
-    state_dir = Path(config_value(configuration, STATE_DIR_KEY, str(DEFAULT_STATE_DIR)))
-    raw_offset = config_value(configuration, PORT_OFFSET_KEY, "0")
+    state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
+    raw_offset = setting(PORT_OFFSET_KEY, configuration, "0")
     try:
         offset = int(raw_offset)
     except ValueError:

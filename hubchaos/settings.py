@@ -25,14 +25,19 @@ DEFAULTS: dict[str, str] = {
 }
 
 
-def setting(key: str, configuration: dict[str, Any] | None = None) -> str:
-    """The value of `key` (e.g. "hubchaos_app_url") for this run."""
+def setting(
+    key: str, configuration: dict[str, Any] | None = None, default: str | None = None
+) -> str:
+    """The value of `key` (e.g. "hubchaos_app_url") for this run.
+
+    `default` serves keys without a stack default (the state directory, the port offset).
+    """
     if configuration and configuration.get(key):
         return str(configuration[key])
     env_value = os.environ.get(key.upper())
     if env_value:
         return env_value
-    return DEFAULTS[key]
+    return DEFAULTS[key] if default is None else default
 
 
 REPLICAS_KEY = "hubchaos_app_replica_urls"

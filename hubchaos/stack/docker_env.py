@@ -301,16 +301,7 @@ class DockerStack:
             profile=resolved.name,
             replicas=resolved.replicas,
             toxiproxy_url=parts.url(ports.toxiproxy),
-            app_url=parts.url(ports.hub_web),
-            app_replica_urls=[parts.url(ports.replica(i)) for i in range(1, resolved.replicas + 1)],
-            db_dsn=parts.db_dsn(ports.postgres, parts.SUPERUSER, parts.SUPERUSER_PASSWORD),
-            app_db_dsn=parts.db_dsn(ports.hub_db, parts.APP_ROLE, parts.APP_PASSWORD),
-            observer_dsn=parts.db_dsn(ports.postgres, parts.OBSERVER_ROLE, parts.OBSERVER_PASSWORD),
-            prometheus_url=parts.url(ports.prometheus),
-            alertmanager_url=parts.url(ports.alertmanager),
-            receiver_url=parts.url(ports.receiver),
-            exporter_url=parts.url(ports.exporter),
-            ports=ports.as_dict(),
+            **parts.endpoints(ports, resolved.replicas),
             port_offset=self.port_offset,
             budget=resolved.as_dict(),
             toxiproxy={
@@ -517,9 +508,7 @@ class DockerStack:
                 prometheus.kill(signal="SIGHUP")  # Prometheus re-reads its config on SIGHUP
             self._write_info(self.project.name, self._offline(), replicas)
             state.replicas = replicas
-            state.app_replica_urls = [
-                parts.url(self.ports.replica(i)) for i in range(1, replicas + 1)
-            ]
+            state.app_replica_urls = parts.replica_urls(self.ports, replicas)
             return self._save(state, resolved)
 
     def restart(self, component: str) -> StackState:

@@ -260,16 +260,7 @@ class LocalStack:
             profile=resolved.name,
             replicas=resolved.replicas,
             toxiproxy_url=toxi.endpoint,
-            app_url=parts.url(ports.hub_web),
-            app_replica_urls=_replica_urls(ports, resolved.replicas),
-            db_dsn=parts.db_dsn(ports.postgres, parts.SUPERUSER, parts.SUPERUSER_PASSWORD),
-            app_db_dsn=parts.db_dsn(ports.hub_db, parts.APP_ROLE, parts.APP_PASSWORD),
-            observer_dsn=parts.db_dsn(ports.postgres, parts.OBSERVER_ROLE, parts.OBSERVER_PASSWORD),
-            prometheus_url=parts.url(ports.prometheus),
-            alertmanager_url=parts.url(ports.alertmanager),
-            receiver_url=parts.url(ports.receiver),
-            exporter_url=parts.url(ports.exporter),
-            ports=ports.as_dict(),
+            **parts.endpoints(ports, resolved.replicas),
             port_offset=self.port_offset,
             budget=resolved.as_dict(),
             toxiproxy={
@@ -315,7 +306,7 @@ class LocalStack:
             write_monitoring_configs(self.layout, ports, replicas)
             self._reload_prometheus()
             state.replicas = replicas
-            state.app_replica_urls = _replica_urls(ports, replicas)
+            state.app_replica_urls = parts.replica_urls(ports, replicas)
             return self._save(state, resolved)
 
     def restart(self, component: str) -> StackState:
@@ -527,10 +518,6 @@ def _remember(state: StackState, record: ProcessRecord) -> None:
     state.pids[record.name] = record.pid
     state.processes[record.name] = record.as_dict()
     state.logs[record.name] = record.log_file
-
-
-def _replica_urls(ports: Ports, replicas: int) -> list[str]:
-    return [parts.url(ports.replica(i)) for i in range(1, replicas + 1)]
 
 
 def _require_app() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hubchaos.stack.binaries import Binaries
 from hubchaos.stack.layout import Layout
@@ -42,6 +43,26 @@ def url(port: int) -> str:
 
 def db_dsn(port: int, user: str, password: str, dbname: str = APP_DB) -> str:
     return f"postgresql://{user}:{password}@{HOST}:{port}/{dbname}"
+
+
+def replica_urls(ports: Ports, replicas: int) -> list[str]:
+    return [url(ports.replica(i)) for i in range(1, replicas + 1)]
+
+
+def endpoints(ports: Ports, replicas: int) -> dict[str, Any]:
+    """The stack state's addresses, the same for every environment that publishes `ports`."""
+    return {
+        "app_url": url(ports.hub_web),
+        "app_replica_urls": replica_urls(ports, replicas),
+        "db_dsn": db_dsn(ports.postgres, SUPERUSER, SUPERUSER_PASSWORD),
+        "app_db_dsn": db_dsn(ports.hub_db, APP_ROLE, APP_PASSWORD),
+        "observer_dsn": db_dsn(ports.postgres, OBSERVER_ROLE, OBSERVER_PASSWORD),
+        "prometheus_url": url(ports.prometheus),
+        "alertmanager_url": url(ports.alertmanager),
+        "receiver_url": url(ports.receiver),
+        "exporter_url": url(ports.exporter),
+        "ports": ports.as_dict(),
+    }
 
 
 def toxiproxy_part(ports: Ports, binary: str | None) -> ProcessPart:

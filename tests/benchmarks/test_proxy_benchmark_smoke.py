@@ -31,16 +31,20 @@ def _port_is_closed(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _run_benchmark(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 def test_quick_run_measures_every_route_and_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    result = _run_benchmark("--json", str(out), timeout_s=240)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     routes = report["routes"]
@@ -85,20 +89,7 @@ def test_quick_run_measures_every_route_and_cleans_up(tmp_path: Path) -> None:
 
 def test_unstartable_server_is_one_clear_line(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-toxiproxy-server"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARK),
-            "--quick",
-            "--skip-embedded",
-            "--toxiproxy-bin",
-            str(missing),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _run_benchmark("--skip-embedded", "--toxiproxy-bin", str(missing), timeout_s=60)
     assert result.returncode == 2
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("proxy benchmark failed: cannot start toxiproxy")
@@ -118,21 +109,7 @@ def _process_is_gone(pid: int) -> bool:
 def test_reference_haproxy_routes_are_measured_without_a_target(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     only = ["--only", "throughput", "--only", "rtt", "--only", "connrate"]
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARK),
-            "--quick",
-            "--reference-haproxy",
-            *only,
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = _run_benchmark("--reference-haproxy", *only, "--json", str(out), timeout_s=180)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     routes, results = report["routes"], report["results"]
@@ -185,20 +162,7 @@ def test_reference_haproxy_routes_are_measured_without_a_target(tmp_path: Path) 
 
 def test_missing_haproxy_is_one_clear_line(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-haproxy"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARK),
-            "--quick",
-            "--reference-haproxy",
-            "--haproxy-bin",
-            str(missing),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _run_benchmark("--reference-haproxy", "--haproxy-bin", str(missing), timeout_s=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"proxy benchmark failed: haproxy not found at {missing}: "

@@ -7,11 +7,8 @@ switched between a healthy and an over-committed pool.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from chaoslib.discovery.discover import discover_activities
@@ -22,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from hubchaos.probes.pool import pool_stats, pool_within_limits
 from tests.conftest import free_port
+from tests.metrics_server import MetricsServer
 
 
 @dataclass
@@ -64,31 +62,13 @@ class FakeReplica:
         self.body: bytes | None = None
         registry = CollectorRegistry()
         registry.register(_AppLikeCollector(pool, self.state))
-        replica = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = replica.body if replica.body is not None else generate_latest(registry)
-                self.send_response(200 if self.path == "/metrics" else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        self.server = MetricsServer(
+            lambda: self.body if self.body is not None else generate_latest(registry)
         )
-        self.thread.start()
+        self.url = f"http://{self.server.address}"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.close()
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from chaoslib.provider.python import validate_python_activity
 
 from hubchaos.probes.prometheus import promql_instant
 from tests.conftest import free_port
+from tests.metrics_server import MetricsServer
 from tests.monitoring.conftest import Service, require_binary, start_service, wait_until
 
 # A tiny rule set: one alert that fires a second after the fault, one that stays pending.
@@ -63,32 +62,15 @@ class MetricsTarget:
 
     def __init__(self) -> None:
         self.values: dict[str, float] = {}
-        target = self
+        self.server = MetricsServer(self._render)
+        self.address = self.server.address
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                lines = [f"{name} {value}" for name, value in list(target.values.items())]
-                body = ("\n".join(lines) + "\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+    def _render(self) -> bytes:
+        lines = [f"{name} {value}" for name, value in list(self.values.items())]
+        return ("\n".join(lines) + "\n").encode()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.close()
 
 
 @dataclass
