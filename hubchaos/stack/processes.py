@@ -10,6 +10,7 @@ process we started (same start time in /proc/PID/stat; pids get reused).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -31,6 +32,14 @@ MARK_ENV = "HUBCHAOS_STACK"
 # reaped when they exit and never garbage-collected while running (which would
 # emit a ResourceWarning: these processes are meant to outlive the call).
 _children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@atexit.register
+def _reap_exited_children() -> None:
+    """Collect children that exited unobserved (a replica a fault killed), so they are
+    neither zombies for the rest of a long session nor reported as running at exit."""
+    for pid in list(_children):
+        _reap(pid)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ class ProcessTable:
                 )
             except OSError as exc:
                 raise StackError(name, f"could not start {argv[0]}: {exc}", str(log_path)) from exc
+        _reap_exited_children()
         _children[proc.pid] = proc
         record = ProcessRecord(
             name=name,
