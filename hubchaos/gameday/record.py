@@ -113,16 +113,9 @@ def experiment_result(
     journal: dict[str, Any] | None,
 ) -> ExperimentResult:  # fmt: skip
     """The result of a run, with the score and the detection/recovery facts of its journal."""
+    ran = (step.index, step.experiment, step.title, step.experiment_title, profile, verdict)
     if journal is None:
-        return ExperimentResult(
-            step.index,
-            step.experiment,
-            step.title,
-            step.experiment_title,
-            profile,
-            verdict,
-            seconds,
-        )
+        return ExperimentResult(*ran, seconds)
     journal = redact(journal)
     facts = facts_from_journal(journal)
     fired: list[AlertFired] = []
@@ -138,12 +131,7 @@ def experiment_result(
             )
             fired.append(AlertFired(change.alert, offset))
     return ExperimentResult(
-        step.index,
-        step.experiment,
-        step.title,
-        step.experiment_title,
-        profile,
-        verdict,
+        *ran,
         seconds,
         journal_path=journal_path,
         journal=journal,

@@ -20,14 +20,10 @@ compose files) and docker/config/ (the rendered configs the containers mount).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import shutil
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,10 +49,18 @@ from hubchaos.stack.local import (
     DownReport,
     _sigterm_as_interrupt,
 )
-from hubchaos.stack.ports import Ports, ensure_free, is_free, port_offset_from_env
+from hubchaos.stack.ports import Ports, ensure_free, is_free
 from hubchaos.stack.profiles import Profiles, ResolvedProfile, load_profiles
-from hubchaos.stack.readiness import Check, Progress, http_check, wait_ready
-from hubchaos.stack.state import StackState, read_state, remove_state, write_state
+from hubchaos.stack.readiness import Check, Progress, http_check, progress_to_stderr, wait_ready
+from hubchaos.stack.state import (
+    StackState,
+    read_state,
+    readable_state,
+    recorded_port_offset,
+    remove_state,
+    write_state,
+)
+from hubchaos.stack.state_lock import state_lock
 from hubchaos.stack.toxiproxy_setup import ensure_proxies, missing_proxies
 
 __all__ = ["DOCKER_FILE", "DockerStack", "docker_project_name"]
@@ -79,10 +83,6 @@ def docker_project_name(port_offset: int) -> str:
     return f"hubchaos-{sign}{abs(port_offset)}"
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 class DockerStack:
     """The hub stack as containers of one compose project (see the module docstring)."""
 
@@ -94,12 +94,11 @@ class DockerStack:
         profiles: Profiles | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).absolute()
-        recorded = self._readable_state()
-        if port_offset is None:
-            port_offset = recorded.port_offset if recorded else port_offset_from_env()
+        if port_offset is None:  # the stack recorded here knows its own ports best
+            port_offset = recorded_port_offset(self.state_dir)
         self.port_offset = port_offset
-        self.ports = Ports.with_offset(port_offset)
-        self.progress: Progress = progress or _stderr
+        self.ports = Ports.with_offset(self.port_offset)
+        self.progress: Progress = progress or progress_to_stderr
         self._profiles = profiles
         self._client: Any = None
 
@@ -198,7 +197,7 @@ class DockerStack:
         """
         resolved = self.profiles.resolve(profile, replicas)
         self.client  # noqa: B018 - fail early and clearly when no engine answers
-        with self._locked():
+        with state_lock(self.state_dir):
             existing = self._already_up(resolved)
             if existing is not None:
                 return existing
@@ -218,7 +217,7 @@ class DockerStack:
             return state
 
     def _already_up(self, resolved: ResolvedProfile) -> StackState | None:
-        state = self._readable_state()
+        state = readable_state(self.state_dir)
         containers = self.project.containers()
         if state is not None and state.env == "docker" and containers:
             same = (state.profile, state.replicas) == (resolved.name, resolved.replicas)
@@ -365,7 +364,7 @@ class DockerStack:
 
     def services(self) -> list[str]:
         """The long-running services of the recorded stack (migrate is one-shot)."""
-        state = self._readable_state()
+        state = readable_state(self.state_dir)
         replicas = state.replicas if state else int(self.docker_info().get("replicas", 0))
         return [*EARLY, "exporter", *(f"app-{i}" for i in range(1, replicas + 1))]
 
@@ -395,7 +394,7 @@ class DockerStack:
 
     def status(self) -> StackStatus:
         """Per service: healthy (container running and its check passes), running or down."""
-        state = self._readable_state()
+        state = readable_state(self.state_dir)
         if state is None:
             leftovers = [
                 PartStatus(c.labels.get("com.docker.compose.service", c.name), "running", "",
@@ -457,7 +456,7 @@ class DockerStack:
         """Remove every container and the network; keep the state dir unless purge."""
         if not self.state_dir.exists():
             return DownReport([], {}, purged=False)
-        with self._locked():
+        with state_lock(self.state_dir):
             replicas = max(1, int(self.docker_info().get("replicas", 1)))
             stopped = self._remove_everything()
             wanted = self.ports.wanted(replicas)
@@ -484,7 +483,7 @@ class DockerStack:
 
     def set_profile(self, profile: str) -> StackState:
         """New pool settings: the role limit is re-applied and every replica recreated."""
-        with self._locked():
+        with state_lock(self.state_dir):
             state = self._require_running()
             resolved = self.profiles.resolve(profile, state.replicas)
             specs = {spec.name: spec for spec in self.specs(resolved, self._offline())}
@@ -494,7 +493,7 @@ class DockerStack:
 
     def scale(self, replicas: int) -> StackState:
         """Run `replicas` replicas (pool max re-derived by the profile); Prometheus follows."""
-        with self._locked():
+        with state_lock(self.state_dir):
             state = self._require_running()
             resolved = self.profiles.resolve(state.profile, replicas)
             ensure_free(
@@ -513,7 +512,7 @@ class DockerStack:
 
     def restart(self, component: str) -> StackState:
         """Restart one service ("apps": every replica) and wait until it is healthy again."""
-        with self._locked():
+        with state_lock(self.state_dir):
             state = self._require_running()
             targets = (
                 [s for s in self.services() if s.startswith("app-")]
@@ -634,34 +633,12 @@ class DockerStack:
         return state
 
     def _require_running(self) -> StackState:
-        state = self._readable_state()
+        state = readable_state(self.state_dir)
         if state is None or state.env != "docker":
             raise UserError(
                 f"no docker stack is running from {self.state_dir}: run `hubchaos up --env docker`"
             )
         return state
-
-    def _readable_state(self) -> StackState | None:
-        try:
-            return read_state(self.state_dir)
-        except UserError:
-            return None
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One up/down/scale at a time per state directory (the local stack's lock file)."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with (self.state_dir / "lock").open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise UserError(
-                    f"another hubchaos command is working on {self.state_dir}; wait for it"
-                ) from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _database_check(dsn: str) -> Check:

@@ -40,9 +40,5 @@ class Layout:
         """The ports of the stack being started, written before anything is spawned."""
         return self.root / "ports.json"
 
-    @property
-    def lock(self) -> Path:
-        return self.root / "lock"
-
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"

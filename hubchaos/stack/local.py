@@ -20,7 +20,6 @@ started before the error propagates.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import json
 import os
@@ -48,11 +47,19 @@ from hubchaos.stack.health import (
 )
 from hubchaos.stack.layout import Layout
 from hubchaos.stack.monitoring_files import write_monitoring_configs
-from hubchaos.stack.ports import Ports, ensure_free, is_free, port_offset_from_env
+from hubchaos.stack.ports import Ports, ensure_free, is_free
 from hubchaos.stack.processes import ProcessRecord, ProcessTable, is_ours, stop_all
 from hubchaos.stack.profiles import Profiles, ResolvedProfile, load_profiles
-from hubchaos.stack.readiness import Progress, http_check, wait_ready
-from hubchaos.stack.state import StackState, read_state, remove_state, write_state
+from hubchaos.stack.readiness import Progress, http_check, progress_to_stderr, wait_ready
+from hubchaos.stack.state import (
+    StackState,
+    read_state,
+    readable_state,
+    recorded_port_offset,
+    remove_state,
+    write_state,
+)
+from hubchaos.stack.state_lock import state_lock
 from hubchaos.stack.toxiproxy_setup import ensure_proxies
 
 __all__ = [
@@ -84,10 +91,6 @@ class DownReport:
     purged: bool
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 class LocalStack:
     """The hub stack as local processes under one state directory.
 
@@ -114,11 +117,10 @@ class LocalStack:
         self.state_dir = Path(state_dir).absolute()
         self.layout = Layout(self.state_dir)
         if port_offset is None:  # the stack recorded here knows its own ports best
-            recorded = self._readable_state()
-            port_offset = recorded.port_offset if recorded else port_offset_from_env()
+            port_offset = recorded_port_offset(self.state_dir)
         self.port_offset = port_offset
         self.ports = Ports.with_offset(self.port_offset)
-        self.progress: Progress = progress or _stderr
+        self.progress: Progress = progress or progress_to_stderr
         self._profiles = profiles
         self.table = ProcessTable(self.layout.pids, self.layout.logs)
 
@@ -163,7 +165,7 @@ class LocalStack:
         toxi_binary = resolve_toxiproxy(toxiproxy)
         binaries = Binaries.locate()
         _require_app()
-        with self._locked():
+        with state_lock(self.state_dir):
             existing = self._already_up(resolved)
             if existing is not None:
                 return existing
@@ -282,7 +284,7 @@ class LocalStack:
 
     def set_profile(self, profile: str) -> StackState:
         """Switch the running stack to `profile`: role limit re-applied, replicas restarted."""
-        with self._locked():
+        with state_lock(self.state_dir):
             state = self._require_running()
             resolved = self.profiles.resolve(profile, state.replicas)
             ports = Ports(**state.ports)
@@ -292,7 +294,7 @@ class LocalStack:
 
     def scale(self, replicas: int) -> StackState:
         """Run `replicas` app replicas; the fixed profile re-derives each pool max."""
-        with self._locked():
+        with state_lock(self.state_dir):
             state = self._require_running()
             resolved = self.profiles.resolve(state.profile, replicas)
             ports = Ports(**state.ports)
@@ -316,7 +318,7 @@ class LocalStack:
         gone), receiver, alertmanager, prometheus, exporter, apps (every
         replica) or app-K.
         """
-        with self._locked():
+        with state_lock(self.state_dir):
             state = self._require_running()
             ports = Ports(**state.ports)
             resolved = self.profiles.resolve(state.profile, state.replicas)
@@ -352,8 +354,8 @@ class LocalStack:
         """Stop every part (even after an `up` that crashed halfway); keep the DB unless purge."""
         if not self.state_dir.exists():
             return DownReport([], {}, purged=False)
-        with self._locked():
-            state = self._readable_state()
+        with state_lock(self.state_dir):
+            state = readable_state(self.state_dir)
             ports = Ports(**state.ports) if state else self._ports_of_last_up()
             replicas = (
                 state.replicas
@@ -468,12 +470,6 @@ class LocalStack:
             raise UserError(f"no stack is running from {self.state_dir}: run `hubchaos up` first")
         return state
 
-    def _readable_state(self) -> StackState | None:
-        try:
-            return self.state()
-        except UserError:
-            return None  # unreadable stack.json: the pidfiles are enough to clean up
-
     def _fresh_observation_dirs(self) -> None:
         """Metrics, silences and notifications of an earlier run must not leak into this one."""
         layout = self.layout
@@ -487,22 +483,6 @@ class LocalStack:
             layout.prometheus, layout.alertmanager, layout.receiver, layout.logs, layout.pids,
         ):  # fmt: skip
             directory.mkdir(parents=True, exist_ok=True)
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One up/down/scale at a time per state directory."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with self.layout.lock.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise UserError(
-                    f"another hubchaos command is working on {self.state_dir}; wait for it"
-                ) from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def resolve_toxiproxy(choice: str) -> str | None:

@@ -6,6 +6,7 @@ A check returns None when the part is healthy, else a short reason ("HTTP 503",
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,12 @@ from hubchaos.stack.processes import ProcessRecord, is_ours, tail
 
 Check = Callable[[], str | None]
 Progress = Callable[[str], None]
+
+
+def progress_to_stderr(line: str) -> None:
+    """The default Progress: one line per step on stderr, shown at once."""
+    print(line, file=sys.stderr, flush=True)
+
 
 HTTP_TIMEOUT_S = 2.0
 NOTE_EVERY_S = 5.0  # a slow part still says what it is waiting for

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import UserError
+from hubchaos.stack.ports import port_offset_from_env
 
 STATE_FILE = "stack.json"
 
@@ -96,6 +97,20 @@ def read_state(state_dir: Path) -> StackState | None:
         return StackState.from_dict(data)
     except TypeError as exc:
         raise UserError(f"{path} is incomplete ({exc}): run `hubchaos down` to clean up") from exc
+
+
+def readable_state(state_dir: Path) -> StackState | None:
+    """read_state, with an unreadable stack.json read as none (the pidfiles still allow cleanup)."""
+    try:
+        return read_state(state_dir)
+    except UserError:
+        return None
+
+
+def recorded_port_offset(state_dir: Path) -> int:
+    """The port offset of the stack recorded in state_dir, else $HUBCHAOS_PORT_OFFSET, else 0."""
+    recorded = readable_state(state_dir)
+    return recorded.port_offset if recorded else port_offset_from_env()
 
 
 def remove_state(state_dir: Path) -> None:

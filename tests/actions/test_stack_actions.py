@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from chaoslib.discovery.discover import discover_activities
-from chaoslib.exceptions import ActivityFailed
+from chaoslib.exceptions import ActivityFailed, InvalidActivity
 from chaoslib.provider.python import validate_python_activity
 
 from hubchaos import faults
@@ -64,6 +64,32 @@ def test_experiment_arguments_validate(func: str, arguments: dict[str, Any]) -> 
             "provider": {"type": "python", "module": MODULE, "func": func, "arguments": arguments},
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("func", "arguments", "complaint"),
+    [
+        ("scale_replicas", {"factr": 2}, "argument 'factr' is not part of the function"),
+        ("switch_profile", {}, "required argument 'profile' is missing"),
+    ],
+)
+def test_experiment_arguments_that_do_not_fit_are_rejected(
+    func: str, arguments: dict[str, Any], complaint: str
+) -> None:
+    # The other side of test_experiment_arguments_validate: the same check refuses these.
+    with pytest.raises(InvalidActivity, match=complaint):
+        validate_python_activity(
+            {
+                "name": func,
+                "type": "action",
+                "provider": {
+                    "type": "python",
+                    "module": MODULE,
+                    "func": func,
+                    "arguments": arguments,
+                },
+            }
+        )
 
 
 def test_no_running_stack_is_an_activity_failure_naming_the_state_dir(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.experiments.conftest import HubStack
+from tests.experiments.journal_lookup import after_probe
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -20,18 +21,13 @@ ALERTS = {
 }
 
 
-def _after_probe(journal: dict, name: str) -> dict:
-    probes = journal["steady_states"]["after"]["probes"]
-    return next(p for p in probes if p["activity"]["name"] == name)
-
-
 def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "fixed")
     assert outcome.code == 0, outcome.explain()
-    quiet = _after_probe(outcome.journal, "query-rate-was-quiet-enough-for-a-spike")["output"]
+    quiet = after_probe(outcome.journal, "query-rate-was-quiet-enough-for-a-spike")["output"]
     assert quiet["at_fault"] is True and quiet["value"] <= 100
     for alert, probe in ALERTS.items():
-        delivered = _after_probe(outcome.journal, probe)["output"]
+        delivered = after_probe(outcome.journal, probe)["output"]
         assert delivered["alert"] == alert and delivered["delivered"] is True, delivered
         # started by this run's faults, not left over from an earlier one
         assert delivered["started_after_seconds"] >= -1
@@ -44,6 +40,6 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     # 100 connections per replica is more than PostgreSQL can give: the
     # pool-usage page can never fire, whatever the load
     assert ALERTS["HubDBPoolSaturated"] in outcome.stderr
-    saturated = _after_probe(outcome.journal, ALERTS["HubDBPoolSaturated"])["output"]
+    saturated = after_probe(outcome.journal, ALERTS["HubDBPoolSaturated"])["output"]
     assert saturated["delivered"] is False
     assert outcome.journal["hubchaos_safety"]["clean"] is True

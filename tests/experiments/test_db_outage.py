@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.experiments.conftest import HubStack
+from tests.experiments.journal_lookup import after_probe, hub_db_proxy, method_output
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -13,34 +13,19 @@ EXPERIMENT = "db-outage.yaml"
 FAIL_FAST = "requests-failed-fast-while-the-database-was-away"
 
 
-def _after_probe(journal: dict, name: str) -> dict:
-    probes = journal["steady_states"]["after"]["probes"]
-    return next(p for p in probes if p["activity"]["name"] == name)
-
-
-def _method_output(journal: dict, name: str) -> dict:
-    return next(r for r in journal["run"] if r["activity"]["name"] == name)["output"]
-
-
-def _hub_db_enabled(hub_stack: HubStack) -> bool:
-    state = hub_stack.stack.state()
-    assert state is not None
-    return bool(httpx.get(f"{state.toxiproxy_url}/proxies/hub_db", timeout=5).json()["enabled"])
-
-
 def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "fixed")
     assert outcome.code == 0, outcome.explain()
-    assert _after_probe(outcome.journal, FAIL_FAST)["output"]["peak"] <= 0.01
-    alert = _after_probe(outcome.journal, "database-down-alert-fired-within-30s")["output"]
+    assert after_probe(outcome.journal, FAIL_FAST)["output"]["peak"] <= 0.01
+    alert = after_probe(outcome.journal, "database-down-alert-fired-within-30s")["output"]
     assert alert["fired"] is True and alert["seconds_to_fire"] <= 30
-    recovery = _after_probe(outcome.journal, "every-replica-serves-again-within-30s")["output"]
+    recovery = after_probe(outcome.journal, "every-replica-serves-again-within-30s")["output"]
     assert recovery["ok"] is True and recovery["seconds"] <= 30
     # the outage was felt: 503s, each with Retry-After, within the 2 s mark
-    spike = _method_output(outcome.journal, "students-use-dashboards-and-chat")
+    spike = method_output(outcome.journal, "students-use-dashboards-and-chat")
     assert spike["status_counts"].get("503", 0) > 0
     assert spike["fast_503_share"] >= 0.99
-    assert _hub_db_enabled(hub_stack)
+    assert hub_db_proxy(hub_stack)["enabled"]
     assert outcome.journal["hubchaos_safety"]["clean"] is True
 
 
@@ -49,7 +34,7 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     assert outcome.code == 1, outcome.explain()
     assert FAIL_FAST in outcome.stderr
     # requests waited for the database instead of failing: longer than the outage's half
-    spike = _method_output(outcome.journal, "students-use-dashboards-and-chat")
+    spike = method_output(outcome.journal, "students-use-dashboards-and-chat")
     assert spike["latency_ms"]["max"] >= 10_000
-    assert _hub_db_enabled(hub_stack)
+    assert hub_db_proxy(hub_stack)["enabled"]
     assert outcome.journal["hubchaos_safety"]["clean"] is True

@@ -7,24 +7,20 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.experiments.conftest import HubStack
+from tests.experiments.journal_lookup import after_probe
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 EXPERIMENT = "incident-replay.yaml"
 
 
-def _after_probe(journal: dict, name: str) -> dict:
-    probes = journal["steady_states"]["after"]["probes"]
-    return next(p for p in probes if p["activity"]["name"] == name)
-
-
 def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "fixed")
     assert outcome.code == 0, outcome.explain()
-    budget = _after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
+    budget = after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
     assert budget["output"]["since_fault"] is True
     assert budget["output"]["peak"] < 57
-    alert = _after_probe(outcome.journal, "pool-wait-alert-fired-within-30s")["output"]
+    alert = after_probe(outcome.journal, "pool-wait-alert-fired-within-30s")["output"]
     assert alert["fired"] is True and alert["seconds_to_fire"] <= 30
     flood = next(
         r for r in outcome.journal["run"] if r["activity"]["name"] == "flood-database-logins"
@@ -41,7 +37,7 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "incident")
     assert outcome.code == 1, outcome.explain()
     assert "postgres-connections-stayed-inside-the-budget" in outcome.stderr
-    budget = _after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
+    budget = after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
     assert budget["output"]["peak"] >= 57
     assert outcome.journal["hubchaos_safety"]["clean"] is True
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.experiments.conftest import HubStack
+from tests.experiments.journal_lookup import after_probe, method_output
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 EXPERIMENT = "scale-out.yaml"
 BUDGET = "postgres-connections-stayed-inside-the-budget"
-
-
-def _after_probe(journal: dict, name: str) -> dict:
-    probes = journal["steady_states"]["after"]["probes"]
-    return next(p for p in probes if p["activity"]["name"] == name)
-
-
-def _method_output(journal: dict, name: str) -> dict:
-    return next(r for r in journal["run"] if r["activity"]["name"] == name)["output"]
 
 
 def _replicas_now(hub_stack: HubStack) -> int:
@@ -30,14 +22,14 @@ def _replicas_now(hub_stack: HubStack) -> int:
 def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "fixed")
     assert outcome.code == 0, outcome.explain()
-    scaled = _method_output(outcome.journal, "double-the-replicas")
+    scaled = method_output(outcome.journal, "double-the-replicas")
     assert (scaled["previous"]["replicas"], scaled["replicas"]) == (2, 4)
     assert scaled["fits_budget"] is True and scaled["pool_max_per_replica"] < 20
-    assert _after_probe(outcome.journal, BUDGET)["output"]["peak"] < 57
+    assert after_probe(outcome.journal, BUDGET)["output"]["peak"] < 57
     # the new replicas took their share of the traffic
-    spike = _method_output(outcome.journal, "students-on-every-replica")
+    spike = method_output(outcome.journal, "students-on-every-replica")
     assert spike["replica_count"] == 4 and spike["errors"] == {}
-    serving = _after_probe(outcome.journal, "every-replica-serves-within-30s")["output"]
+    serving = after_probe(outcome.journal, "every-replica-serves-within-30s")["output"]
     assert len(serving["checks"]) == 8 and serving["ok"] is True
     assert _replicas_now(hub_stack) == 2  # the rollback scaled back
     assert outcome.journal["hubchaos_safety"]["clean"] is True
@@ -47,8 +39,8 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     outcome = hub_stack.outcome(EXPERIMENT, "incident")
     assert outcome.code == 1, outcome.explain()
     assert BUDGET in outcome.stderr
-    assert _after_probe(outcome.journal, BUDGET)["output"]["peak"] >= 57
-    scaled = _method_output(outcome.journal, "double-the-replicas")
+    assert after_probe(outcome.journal, BUDGET)["output"]["peak"] >= 57
+    scaled = method_output(outcome.journal, "double-the-replicas")
     assert scaled["fits_budget"] is False and scaled["pool_max_per_replica"] == 100
     assert _replicas_now(hub_stack) == 2
     assert outcome.journal["hubchaos_safety"]["clean"] is True
