@@ -12,8 +12,8 @@ from pathlib import Path
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
+from hubchaos.activity.settings import setting
 from hubchaos.errors import HubchaosError
-from hubchaos.settings import setting
 from hubchaos.stack.docker_env import DockerStack
 from hubchaos.stack.drivers import open_stack
 from hubchaos.stack.local import DEFAULT_STATE_DIR, LocalStack

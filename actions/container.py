@@ -18,8 +18,8 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._common import as_int
 from hubchaos.actions._container_driver import docker_stack, on_stack, replica_service
+from hubchaos.activity.arguments import as_int
 from hubchaos.faults import record_fault
 
 __all__ = [

@@ -15,23 +15,20 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.actions import _flood_registry
-from hubchaos.actions._common import (
+from hubchaos.actions._flood_db import DbFloodPlan, db_login_flood
+from hubchaos.actions._flood_http import http_load, load_plan
+from hubchaos.actions._flood_tcp import TcpFloodPlan, tcp_connection_flood
+from hubchaos.activity.addresses import describe_dsn, dsn_hosts, dsn_port
+from hubchaos.activity.arguments import (
     MAX_ACTIVITY_SECONDS,
     MAX_FLOOD_CONNECTIONS,
     as_float,
     as_int,
     as_positive_float,
-    describe_dsn,
-    dsn_hosts,
-    dsn_port,
-    ensure_allowed_dsn,
-    ensure_allowed_host,
-    failed,
-    flood_dsn,
 )
-from hubchaos.actions._flood_db import DbFloodPlan, db_login_flood
-from hubchaos.actions._flood_http import http_load, load_plan
-from hubchaos.actions._flood_tcp import TcpFloodPlan, tcp_connection_flood
+from hubchaos.activity.blast_radius import ensure_allowed_dsn, ensure_allowed_host
+from hubchaos.activity.errors import failed
+from hubchaos.activity.settings import flood_dsn
 from hubchaos.faults import record_fault
 
 __all__ = [

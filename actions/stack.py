@@ -20,8 +20,8 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._common import as_int
 from hubchaos.actions._stack_driver import running_state, stack_driver
+from hubchaos.activity.arguments import as_int
 from hubchaos.errors import HubchaosError
 from hubchaos.faults import record_fault
 from hubchaos.stack.local import LocalStack

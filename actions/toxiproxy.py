@@ -45,15 +45,11 @@ from chaoslib.types import Configuration, Secrets
 from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from hubchaos.actions._common import (
-    as_float,
-    as_int,
-    as_positive_float,
-    ensure_allowed_url,
-    url_host_port,
-)
+from hubchaos.activity.addresses import url_host_port
+from hubchaos.activity.arguments import as_float, as_int, as_positive_float
+from hubchaos.activity.blast_radius import ensure_allowed_url
+from hubchaos.activity.settings import setting
 from hubchaos.faults import record_fault
-from hubchaos.settings import setting
 
 __all__ = [
     "add_bandwidth",

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
+from hubchaos.activity.settings import setting
 from hubchaos.display import run_display, wants_live_view
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.experiments import load_valid_experiment
 from hubchaos.junit import SKIPPED, ExperimentResult, write_junit
 from hubchaos.runner import ExperimentRun, export_stack_environment, run_experiment_file
-from hubchaos.settings import setting
 from hubchaos.verdict import ExitCode, invalid_verdict
 
 __all__ = ["run_command"]

@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 
-from hubchaos.actions._common import describe_dsn, failed
+from hubchaos.activity.addresses import describe_dsn
+from hubchaos.activity.errors import failed
 
 OBSERVER_APPLICATION = "hubchaos-probe"
 STATEMENT_TIMEOUT_MS = 5000

@@ -22,9 +22,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._common import as_positive_float
+from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.settings import setting
 from hubchaos.probes.prometheus import get_json
-from hubchaos.settings import setting
 
 __all__ = [
     "alert_delivered",

@@ -17,10 +17,11 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._common import as_positive_float, ensure_allowed_url
+from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.blast_radius import ensure_allowed_url
+from hubchaos.activity.settings import setting
 from hubchaos.faults import first_fault
 from hubchaos.probes.prometheus import get_json
-from hubchaos.settings import setting
 
 __all__ = ["delivered_since_fault"]
 

@@ -7,8 +7,11 @@ import httpx
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.actions import _flood_registry
-from hubchaos.actions._common import app_url, as_positive_float, failed, url_host_port
 from hubchaos.actions._flood_http import http_load, load_plan
+from hubchaos.activity.addresses import url_host_port
+from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.errors import failed
+from hubchaos.activity.settings import app_url
 
 __all__ = ["http_get_status", "http_slo"]
 

@@ -20,8 +20,8 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 from prometheus_client.parser import text_string_to_metric_families
 
-from hubchaos.actions._common import as_int, as_positive_float
-from hubchaos.settings import app_replica_urls
+from hubchaos.activity.arguments import as_int, as_positive_float
+from hubchaos.activity.settings import app_replica_urls
 
 __all__ = ["pool_stats", "pool_within_limits"]
 

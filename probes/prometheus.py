@@ -13,7 +13,7 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.settings import setting
+from hubchaos.activity.settings import setting
 
 __all__ = ["promql_instant"]
 

@@ -15,8 +15,9 @@ import httpx
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._common import as_float, as_positive_float, ensure_allowed_url
-from hubchaos.settings import app_replica_urls
+from hubchaos.activity.arguments import as_float, as_positive_float
+from hubchaos.activity.blast_radius import ensure_allowed_url
+from hubchaos.activity.settings import app_replica_urls
 
 __all__ = ["wait_until_serving"]
 

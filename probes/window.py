@@ -19,9 +19,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from hubchaos.activity.settings import setting
 from hubchaos.faults import first_fault
 from hubchaos.probes.prometheus import get_json
-from hubchaos.settings import setting
 
 __all__ = ["alert_detected", "peak_since_fault"]
 

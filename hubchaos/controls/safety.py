@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from hubchaos import faults
-from hubchaos.settings import setting
+from hubchaos.activity.settings import setting
 
 __all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from hubchaos.settings import setting
+from hubchaos.activity.settings import setting
 
 __all__ = [
     "QUERIES",

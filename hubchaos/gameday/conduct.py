@@ -23,6 +23,7 @@ from types import FrameType
 
 from chaoslib.exceptions import ActivityFailed
 
+from hubchaos.activity.settings import setting
 from hubchaos.display import run_display, wants_live_view
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.gameday.facilitation import NO_ANSWER, TYPED, Facilitation, indented, wrapped
@@ -39,7 +40,6 @@ from hubchaos.gameday.record import (
 )
 from hubchaos.gameday.stack import GameDayStack
 from hubchaos.runner import run_experiment_file
-from hubchaos.settings import setting
 from hubchaos.verdict import ExitCode
 
 __all__ = ["RECORD_FILE", "conduct", "step_directory"]

@@ -1,4 +1,5 @@
-"""Where activities and controls find the stack: configuration, then environment, then defaults.
+"""Where activities and controls find the stack: argument, configuration, environment
+(the key upper-cased), then defaults.
 
 The defaults match `hubchaos up --env local`, so a plain `chaos run` works
 against a locally started stack without any configuration.
@@ -8,6 +9,16 @@ from __future__ import annotations
 
 import os
 from typing import Any
+
+__all__ = [
+    "DEFAULTS",
+    "REPLICAS_KEY",
+    "app_replica_urls",
+    "app_url",
+    "flood_dsn",
+    "observer_dsn",
+    "setting",
+]
 
 DEFAULTS: dict[str, str] = {
     "hubchaos_toxiproxy_url": "http://127.0.0.1:8474",
@@ -38,6 +49,21 @@ def setting(
     if env_value:
         return env_value
     return DEFAULTS[key] if default is None else default
+
+
+def app_url(url: str, configuration: dict[str, Any] | None) -> str:
+    """The application's base URL: the argument or `hubchaos_app_url`."""
+    return url or setting("hubchaos_app_url", configuration)
+
+
+def observer_dsn(dsn: str, configuration: dict[str, Any] | None) -> str:
+    """DSN for observing PostgreSQL: the argument or `hubchaos_db_dsn`."""
+    return dsn or setting("hubchaos_db_dsn", configuration)
+
+
+def flood_dsn(dsn: str, configuration: dict[str, Any] | None) -> str:
+    """DSN the login flood uses: the argument or `hubchaos_flood_dsn`."""
+    return dsn or setting("hubchaos_flood_dsn", configuration)
 
 
 REPLICAS_KEY = "hubchaos_app_replica_urls"
