@@ -19,12 +19,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-try:  # uvloop roughly doubles the HTTP spike's request rate; asyncio works too
-    import uvloop
-
-    _loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
-except ImportError:  # pragma: no cover - uvloop is a declared dependency on Linux
-    _loop_factory = None
+from hubchaos.traffic.loop import new_event_loop as _loop_factory
 
 _lock = threading.Lock()
 _running: dict[str, "FloodHandle"] = {}

@@ -15,9 +15,6 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.actions import _flood_registry
-from hubchaos.actions._flood_db import DbFloodPlan, db_login_flood
-from hubchaos.actions._flood_http import http_load, load_plan
-from hubchaos.actions._flood_tcp import TcpFloodPlan, tcp_connection_flood
 from hubchaos.activity.addresses import describe_dsn, dsn_hosts, dsn_port
 from hubchaos.activity.arguments import (
     MAX_ACTIVITY_SECONDS,
@@ -30,6 +27,9 @@ from hubchaos.activity.blast_radius import ensure_allowed_dsn, ensure_allowed_ho
 from hubchaos.activity.errors import failed
 from hubchaos.activity.settings import flood_dsn
 from hubchaos.faults import record_fault
+from hubchaos.traffic.db_logins import DbFloodPlan, db_login_flood
+from hubchaos.traffic.http_load import http_load, load_plan
+from hubchaos.traffic.tcp_connections import TcpFloodPlan, tcp_connection_flood
 
 __all__ = [
     "flood_db_connections",

@@ -18,11 +18,11 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.actions import _flood_registry
-from hubchaos.actions._flood_http import load_plan
 from hubchaos.actions._stack_driver import running_state, stack_driver
 from hubchaos.actions.flood import http_spike
 from hubchaos.activity.arguments import as_int, as_positive_float
 from hubchaos.stack.local import LocalStack
+from hubchaos.traffic.http_load import load_plan
 
 __all__ = ["http_spike_all_replicas"]
 

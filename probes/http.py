@@ -6,12 +6,12 @@ import time
 import httpx
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions import _flood_registry
-from hubchaos.actions._flood_http import http_load, load_plan
 from hubchaos.activity.addresses import url_host_port
 from hubchaos.activity.arguments import as_positive_float
 from hubchaos.activity.errors import failed
 from hubchaos.activity.settings import app_url
+from hubchaos.traffic.http_load import http_load, load_plan
+from hubchaos.traffic.loop import run_load
 
 __all__ = ["http_get_status", "http_slo"]
 
@@ -42,11 +42,9 @@ def http_slo(
         url, routes, concurrency, bound, requests, timeout, fast_503_ms, configuration
     )
     try:
-        result = _flood_registry.run_flood(
-            "http_slo",
-            target,
-            plan.duration_seconds + plan.timeout + 5.0,
-            lambda _handle, stop: http_load(plan, target, stop),
+        # a measurement, not a fault: bounded by its own deadline, not a registered flood
+        result = run_load(
+            plan.duration_seconds + plan.timeout + 5.0, lambda stop: http_load(plan, target, stop)
         )
     except Exception as exc:
         raise failed(f"HTTP SLO probe of {target}", exc) from exc

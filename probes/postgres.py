@@ -15,11 +15,11 @@ import psycopg
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._flood_db import classify
 from hubchaos.activity.addresses import describe_dsn
 from hubchaos.activity.arguments import as_float, as_int, as_positive_float
 from hubchaos.activity.settings import observer_dsn
 from hubchaos.probes._common import OBSERVER_APPLICATION, observe, observer_connect
+from hubchaos.traffic.db_refusals import classify
 
 __all__ = [
     "can_login",

@@ -14,10 +14,10 @@ from chaoslib.exceptions import ActivityFailed, InvalidActivity
 from chaoslib.experiment import ensure_experiment_is_valid
 
 from hubchaos.actions import flood
-from hubchaos.actions._flood_stats import latency_summary
 from hubchaos.activity.blast_radius import ensure_allowed_dsn, ensure_allowed_host
 from hubchaos.probes import http as http_probes
 from hubchaos.probes import postgres as postgres_probes
+from hubchaos.traffic.stats import latency_summary
 
 MODULES = [
     ("action", "hubchaos.actions.flood", flood),

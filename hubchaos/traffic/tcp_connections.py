@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubchaos.actions._flood_pacing import attempt_until_stopped, paced, wait_or_stop
-from hubchaos.actions._flood_registry import FloodHandle
-from hubchaos.actions._flood_stats import latency_summary, per_second
+from hubchaos.traffic.loop import ConnectionGauge
+from hubchaos.traffic.pacing import attempt_until_stopped, paced, wait_or_stop
+from hubchaos.traffic.stats import latency_summary, per_second
 
 
 @dataclass
@@ -69,7 +69,7 @@ class _Tally:
 
 
 async def tcp_connection_flood(
-    plan: TcpFloodPlan, target: str, handle: FloodHandle, stop: asyncio.Event
+    plan: TcpFloodPlan, target: str, handle: ConnectionGauge, stop: asyncio.Event
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     tally = _Tally()

@@ -1,13 +1,13 @@
 """The faithful flood: PostgreSQL logins, the way the oversized pools made them.
 
 Each login is a real libpq connection (psycopg AsyncConnection), held idle for
-a while and then closed. Refusals are grouped by SQLSTATE and server message.
+a while and then closed. Refusals are grouped by SQLSTATE and server message
+(see `db_refusals`).
 """
 
 import asyncio
 import contextlib
 import math
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,57 +15,10 @@ from typing import Any
 
 import psycopg
 
-from hubchaos.actions._flood_pacing import attempt_until_stopped, paced, wait_or_stop
-from hubchaos.actions._flood_registry import FloodHandle
-from hubchaos.actions._flood_stats import latency_summary, per_second
-
-# libpq reports a refused login as text only (no SQLSTATE is exposed before the
-# connection exists), so the server's well-known FATAL messages are mapped back
-# to their SQLSTATE. Assumes the server's lc_messages is English (the default).
-_REFUSALS: tuple[tuple[str, str, str], ...] = (
-    (r"sorry, too many clients already", "53300", "too_many_connections"),
-    (r"too many connections for role", "53300", "too_many_connections"),
-    (r"too many connections for database", "53300", "too_many_connections"),
-    (r"remaining connection slots are reserved", "53300", "too_many_connections"),
-    (r"password authentication failed", "28P01", "invalid_password"),
-    (r"no pg_hba\.conf entry", "28000", "invalid_authorization_specification"),
-    (r"role \".*\" does not exist", "28000", "invalid_authorization_specification"),
-    (r"is not permitted to log in", "28000", "invalid_authorization_specification"),
-    (r"database \".*\" does not exist", "3D000", "invalid_catalog_name"),
-    (r"database system is (starting up|shutting down|in recovery)", "57P03", "cannot_connect_now"),
-    (r"terminating connection due to administrator command", "57P01", "admin_shutdown"),
-)
-# Failures below the SQL level: nothing answered as PostgreSQL.
-_TRANSPORT: tuple[tuple[str, str], ...] = (
-    (r"connection refused", "connection_refused"),
-    (r"timeout expired|timed out", "timeout"),
-    (r"connection reset", "connection_reset"),
-    (r"server closed the connection unexpectedly|could not receive data", "connection_closed"),
-    (r"no route to host|network is unreachable", "unreachable"),
-    (r"could not translate host name|name or service not known", "dns_failure"),
-)
-
-
-def server_message(text: str) -> str:
-    """The server's own words out of a libpq error ('FATAL:  ...')."""
-    match = re.search(r"FATAL:\s+(.*)", text)
-    line = match.group(1) if match else text.strip().splitlines()[-1] if text.strip() else text
-    return " ".join(line.split())
-
-
-def classify(error: BaseException) -> tuple[str | None, str, str]:
-    """(sqlstate or None, reason, message) of a failed login."""
-    text = str(error)
-    sqlstate = getattr(error, "sqlstate", None)
-    for pattern, state, reason in _REFUSALS:
-        if re.search(pattern, text, re.IGNORECASE):
-            return sqlstate or state, reason, server_message(text)
-    if sqlstate:
-        return sqlstate, "server_error", server_message(text)
-    for pattern, reason in _TRANSPORT:
-        if re.search(pattern, text, re.IGNORECASE):
-            return None, reason, server_message(text)
-    return None, type(error).__name__, server_message(text)
+from hubchaos.traffic.db_refusals import classify
+from hubchaos.traffic.loop import ConnectionGauge
+from hubchaos.traffic.pacing import attempt_until_stopped, paced, wait_or_stop
+from hubchaos.traffic.stats import latency_summary, per_second
 
 
 @dataclass
@@ -144,7 +97,7 @@ async def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:
 
 
 async def db_login_flood(
-    plan: DbFloodPlan, target: str, handle: FloodHandle, stop: asyncio.Event
+    plan: DbFloodPlan, target: str, handle: ConnectionGauge, stop: asyncio.Event
 ) -> dict[str, Any]:
     tally = _Tally()
 

@@ -17,18 +17,18 @@ from urllib.parse import urlsplit
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hubchaos.actions._flood_http_client import (
+from hubchaos.activity.addresses import url_host_port
+from hubchaos.activity.arguments import MAX_FLOOD_CONNECTIONS, as_float, as_int, as_positive_float
+from hubchaos.activity.blast_radius import ensure_allowed_url
+from hubchaos.activity.settings import app_url
+from hubchaos.traffic.http_client import (
     ConnectionClosed,
     HttpConnection,
     ProtocolError,
     Request,
     encode_request,
 )
-from hubchaos.actions._flood_http_tally import LoadTally
-from hubchaos.activity.addresses import url_host_port
-from hubchaos.activity.arguments import MAX_FLOOD_CONNECTIONS, as_float, as_int, as_positive_float
-from hubchaos.activity.blast_radius import ensure_allowed_url
-from hubchaos.activity.settings import app_url
+from hubchaos.traffic.http_tally import LoadTally
 
 # What the incident's users did: open dashboards and read the classroom chat.
 DEFAULT_ROUTES: list[dict[str, Any]] = [

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubchaos.actions._flood_stats import latency_summary, per_second
+from hubchaos.traffic.stats import latency_summary, per_second
 
 
 @dataclass
