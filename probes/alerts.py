@@ -23,6 +23,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 from hubchaos.probes.prometheus import get_json
 
@@ -281,28 +282,18 @@ def _poll_until(
     A failing call (ActivityFailed) counts as "not yet"; if no call ever
     succeeded, the last failure is raised: nothing was measured.
     """
-    started = time.monotonic()
-    deadline = started + timeout_s
-    answered = False
-    last_error: ActivityFailed | None = None
-    first_look = True
-    while True:
-        request_s = min(MAX_POLL_REQUEST_S, max(0.2, deadline - time.monotonic()))
-        try:
-            held = check(request_s)
-        except ActivityFailed as exc:
-            last_error = exc
-        else:
-            answered = True
-            if held:
-                # Already so at the first look: there was no wait to report.
-                return True, 0.0 if first_look else round(time.monotonic() - started, 3)
-        first_look = False
-        if time.monotonic() + interval_s > deadline:
-            if not answered and last_error is not None:
-                raise last_error
-            return False, round(timeout_s, 3)
-        time.sleep(interval_s)
+    polled = poll_until(
+        lambda left: check(min(MAX_POLL_REQUEST_S, max(0.2, left))),
+        timeout_s,
+        interval_s,
+        retry_on=(ActivityFailed,),
+    )
+    if polled.held:
+        # Already so at the first look: there was no wait to report.
+        return True, 0.0 if polled.looks == 1 else round(polled.seconds, 3)
+    if not polled.answers and polled.error is not None:
+        raise polled.error
+    return False, round(timeout_s, 3)
 
 
 def _delivery_seconds(notifications: list[dict[str, Any]], name: str, status: str) -> float | None:

@@ -19,6 +19,7 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
 from hubchaos.activity.blast_radius import ensure_allowed_url
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 from hubchaos.faults import first_fault
 from hubchaos.probes.prometheus import get_json
@@ -60,12 +61,13 @@ def delivered_since_fault(
     request_s = as_positive_float("timeout_seconds", timeout_seconds, 60.0)
     base = (receiver_url or setting("hubchaos_receiver_url", configuration)).rstrip("/")
     ensure_allowed_url(base, configuration)
-    deadline = fault.started + within_s
-    while True:
-        found = _first_fresh_delivery(base, alert, fault.started, request_s)
-        if found is not None or time.time() + POLL_INTERVAL_S > deadline:
-            break
-        time.sleep(POLL_INTERVAL_S)
+    polled = poll_until(
+        lambda _left: _first_fresh_delivery(base, alert, fault.started, request_s),
+        max(0.0, fault.started + within_s - time.time()),  # the fault's clock is the wall's
+        POLL_INTERVAL_S,
+        done=lambda delivery: delivery is not None,
+    )
+    found = polled.value
     received_at, starts_at = found if found else (None, None)
     seconds = None if received_at is None else round(received_at - fault.started, 1)
     return {

@@ -11,12 +11,12 @@ more connection than its pool for a moment: its database health check logs
 in on its own while the pool is empty.
 """
 
-import time
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_float, as_positive_float
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import observer_dsn
 from hubchaos.probes._common import observe
 from hubchaos.probes.pool import pool_stats
@@ -53,18 +53,20 @@ def wait_for_no_leaks(
     """
     wait_s = as_float("timeout_seconds", timeout_seconds)
     target = observer_dsn(dsn, configuration)
-    started = time.monotonic()
-    while True:
-        replicas, leaks = _look(app_urls, application_prefix, target, configuration)
-        elapsed = time.monotonic() - started
-        if not leaks or elapsed + POLL_INTERVAL_S > wait_s:
-            return {
-                "ok": not leaks,
-                "seconds": round(elapsed if not leaks else wait_s, 3),
-                "leaks": leaks,
-                "replicas": replicas,
-            }
-        time.sleep(POLL_INTERVAL_S)
+    polled = poll_until(
+        lambda _left: _look(app_urls, application_prefix, target, configuration),
+        wait_s,
+        POLL_INTERVAL_S,
+        done=lambda look: not look[1],
+    )
+    assert polled.value is not None  # no tolerated errors: every look answered
+    replicas, leaks = polled.value
+    return {
+        "ok": polled.held,
+        "seconds": round(polled.seconds if polled.held else wait_s, 3),
+        "leaks": leaks,
+        "replicas": replicas,
+    }
 
 
 def _look(

@@ -17,6 +17,7 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.addresses import describe_dsn
 from hubchaos.activity.arguments import as_float, as_int, as_positive_float
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import observer_dsn
 from hubchaos.probes._common import OBSERVER_APPLICATION, observe, observer_connect
 from hubchaos.traffic.db_refusals import classify
@@ -238,36 +239,35 @@ def wait_for_connections_at_most(
     timeout = as_positive_float("connect_timeout", connect_timeout, 60)
     target = observer_dsn(dsn, configuration)
     started = time.monotonic()
-    deadline = started + wait
     conn: psycopg.Connection[Any] | None = None
-    count: int | None = None
-    samples = 0
-    last_error = ""
+
+    def count_now(left: float) -> int:
+        nonlocal conn
+        try:
+            if conn is None or conn.closed:
+                conn = observer_connect(target, min(timeout, max(0.1, left)))
+            return _count_matching(conn.execute(_CONNECTIONS_SQL).fetchall(), application_prefix)
+        except (ActivityFailed, psycopg.Error):  # a fresh connection at the next look
+            if conn is not None:
+                conn.close()
+            conn = None
+            raise
+
     try:
-        while True:
-            try:
-                if conn is None or conn.closed:
-                    conn = observer_connect(
-                        target, min(timeout, max(0.1, deadline - time.monotonic()))
-                    )
-                count = _count_matching(
-                    conn.execute(_CONNECTIONS_SQL).fetchall(), application_prefix
-                )
-                samples += 1
-            except (ActivityFailed, psycopg.Error) as exc:  # keep trying until the deadline
-                last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                if conn is not None:
-                    conn.close()
-                conn = None
-            if count is not None and count <= ceiling:
-                break
-            if time.monotonic() + interval > deadline:
-                break
-            time.sleep(interval)
+        polled = poll_until(
+            count_now,
+            wait,
+            interval,
+            done=lambda count: count <= ceiling,
+            retry_on=(ActivityFailed, psycopg.Error),  # keep trying until the deadline
+        )
     finally:
         if conn is not None:
             conn.close()
+    count = polled.value
     if count is None:
+        exc = polled.error
+        last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ActivityFailed(
             f"PostgreSQL observer {describe_dsn(target)}: no measurement in {wait:g} s: "
             f"{last_error}"
@@ -279,5 +279,5 @@ def wait_for_connections_at_most(
         "seconds": round(time.monotonic() - started, 3),
         "count": count,
         "limit": ceiling,
-        "samples": samples,
+        "samples": polled.answers,
     }

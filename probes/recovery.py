@@ -17,6 +17,7 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_float, as_positive_float
 from hubchaos.activity.blast_radius import ensure_allowed_url
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import app_replica_urls
 
 __all__ = ["wait_until_serving"]
@@ -53,25 +54,26 @@ def wait_until_serving(
     ]
     for url in urls:
         ensure_allowed_url(url, configuration)
-    started = time.monotonic()
-    rounds = 0
+
+    def serving(checks: list[dict[str, Any]]) -> bool:
+        return all(
+            check["status"] == 200 and (not slow_s or check["seconds"] <= slow_s)
+            for check in checks
+        )
+
     with httpx.Client(timeout=request_s, follow_redirects=False) as client:
-        while True:
-            rounds += 1
-            checks = [_check(client, url) for url in urls]
-            good = all(
-                check["status"] == 200 and (not slow_s or check["seconds"] <= slow_s)
-                for check in checks
-            )
-            elapsed = time.monotonic() - started
-            if good or elapsed + POLL_INTERVAL_S > wait_s:
-                return {
-                    "ok": good,
-                    "seconds": round(elapsed if good else wait_s, 3),
-                    "rounds": rounds,
-                    "checks": checks,
-                }
-            time.sleep(POLL_INTERVAL_S)
+        polled = poll_until(
+            lambda _left: [_check(client, url) for url in urls],
+            wait_s,
+            POLL_INTERVAL_S,
+            done=serving,
+        )
+    return {
+        "ok": polled.held,
+        "seconds": round(polled.seconds if polled.held else wait_s, 3),
+        "rounds": polled.looks,
+        "checks": polled.value,
+    }
 
 
 def _check(client: httpx.Client, url: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 
 from hubchaos import faults
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 
 __all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
@@ -123,21 +124,18 @@ def _wait_for_own_connections_gone(
     configuration: dict[str, Any] | None, summary: dict[str, Any]
 ) -> int:
     dsn = setting("hubchaos_db_dsn", configuration)
-    deadline = time.monotonic() + RECOVERY_DEADLINE_S
-    leftover = -1
-    while time.monotonic() < deadline:
-        try:
-            leftover = _count_own_connections(dsn)
-        except psycopg.Error as exc:
-            leftover = -1
-            last_error = str(exc).strip().splitlines()[0]
-        else:
-            if leftover == 0:
-                return 0
-        time.sleep(0.5)
-    if leftover < 0:
+    polled = poll_until(
+        lambda _left: _count_own_connections(dsn),
+        RECOVERY_DEADLINE_S,
+        0.5,
+        done=lambda leftover: leftover == 0,
+        retry_on=(psycopg.Error,),
+    )
+    if polled.error is not None:
+        last_error = str(polled.error).strip().splitlines()[0]
         summary["errors"].append(f"could not check PostgreSQL connections: {last_error}")
-    return leftover
+        return -1
+    return polled.value if polled.value is not None else -1
 
 
 def _describe(summary: dict[str, Any]) -> str:

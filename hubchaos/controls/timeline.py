@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 
 __all__ = [
@@ -183,13 +184,13 @@ def _watch_recovery(sampler: Sampler) -> None:
     (a deviation stops it at the first failed probe); the report's time to
     recover needs the samples that follow. Bounded by RECOVERY_GRACE_S.
     """
-    deadline = time.monotonic() + RECOVERY_GRACE_S
-    sampler.event("recovery-watch-start")
-    while time.monotonic() < deadline:
+
+    def healthy_again(_left: float) -> bool:
         recent = sampler.samples[-HEALTHY_SAMPLES:]
-        if len(recent) == HEALTHY_SAMPLES and all(_healthy(s) for s in recent):
-            break
-        time.sleep(SAMPLE_INTERVAL_S)
+        return len(recent) == HEALTHY_SAMPLES and all(_healthy(s) for s in recent)
+
+    sampler.event("recovery-watch-start")
+    poll_until(healthy_again, RECOVERY_GRACE_S, SAMPLE_INTERVAL_S)
     sampler.event("recovery-watch-end")
 
 

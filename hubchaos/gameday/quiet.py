@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from chaoslib.exceptions import ActivityFailed
 
+from hubchaos.activity.polling import poll_until
 from hubchaos.probes.alerts import alert_states
 
 __all__ = ["QUIET_MAX_S", "wait_for_quiet"]
@@ -42,16 +43,20 @@ def wait_for_quiet(
     Raises ActivityFailed when Prometheus cannot be asked at all.
     """
     deadline = time.monotonic() + max_seconds
-    active = _active(prometheus_url)
-    if active and progress:
+    active = _active(prometheus_url)  # Prometheus cannot be asked at all: ActivityFailed
+    if not active:
+        return active
+    if progress:
         progress(
             f"waiting up to {max_seconds:.0f} s for the alerts of earlier runs to clear: "
             + ", ".join(active)
         )
-    while active and time.monotonic() < deadline:
-        time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
-        try:
-            active = _active(prometheus_url)
-        except ActivityFailed:
-            continue  # one failed poll among good ones is not worth stopping for
-    return active
+    polled = poll_until(
+        lambda _left: _active(prometheus_url),
+        max(0.0, deadline - time.monotonic()),
+        POLL_S,
+        done=lambda still: not still,
+        retry_on=(ActivityFailed,),  # one failed poll among good ones is not worth stopping for
+        wait_first=True,
+    )
+    return active if polled.value is None else polled.value
