@@ -5,22 +5,8 @@ Each action talks to the Toxiproxy API named by the configuration key
 else http://127.0.0.1:8474) and returns what it did, e.g.
 ``{"toxiproxy": url, "proxy": "hub_db", "toxic": {...as the server stored it}}``.
 
-How the client is used, and its missing timeouts
-------------------------------------------------
-toxiproxy-python is the project's client, but as shipped it cannot be trusted
-with a stuck server: its `APIConsumer` calls `requests` without any timeout,
-and it keeps the server's host and port in class attributes shared by the whole
-process (two experiments, or a background activity, would trample each other).
-Its `Proxy`/`Toxiproxy` objects always call that shared consumer without extra
-arguments, and `Proxy.add_toxic` throws the server's reply away. So this module
-uses the part that serves, `APIConsumer` (URL building and the mapping of 404,
-409 and 400 to `NotFound`, `ProxyExists`, `InvalidToxic`), through a subclass
-bound to one server's host and port, and passes ``timeout=(connect, read)``
-explicitly on every call (the consumer forwards keyword arguments to
-`requests`). The default is 5 s per connect and per read; the configuration
-key `hubchaos_toxiproxy_timeout` (seconds) overrides it. A server that accepts
-and never answers, or a refused connection, becomes an `ActivityFailed` naming
-the URL and the cause.
+The Toxiproxy API client (explicit timeouts, errors naming the server and
+the cause) is `hubchaos.actions._toxiproxy_api`.
 
 Ledger
 ------
@@ -32,23 +18,18 @@ a run ends, exactly what this run injected is removed, and nothing else;
 not in `__all__`: it is for controls, not an experiment step.)
 """
 
-import functools
-import json
 import threading
-from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-import requests
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
-from toxiproxy.api import APIConsumer
-from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+from toxiproxy.exceptions import NotFound
 
-from hubchaos.activity.addresses import url_host_port
-from hubchaos.activity.arguments import as_float, as_int, as_positive_float
-from hubchaos.activity.blast_radius import ensure_allowed_url
-from hubchaos.activity.settings import setting
+from hubchaos.actions._toxiproxy_api import DEFAULT_API_TIMEOUT_S
+from hubchaos.actions._toxiproxy_api import ToxiproxyApi as _Api
+from hubchaos.actions._toxiproxy_api import proxy_path as _path
+from hubchaos.actions._toxiproxy_api import toxiproxy_api as _api
+from hubchaos.activity.arguments import as_float, as_int
 from hubchaos.faults import record_fault
 
 __all__ = [
@@ -67,103 +48,7 @@ __all__ = [
     "undo_all",
 ]
 
-DEFAULT_API_TIMEOUT_S = 5.0
 STREAMS = ("upstream", "downstream")
-
-
-# --------------------------------------------------------------------------- client
-
-
-class _Api:
-    """One Toxiproxy server, every call bounded by `timeout_s` and errors made explicit."""
-
-    def __init__(self, url: str, timeout_s: float) -> None:
-        scheme, host, port = url_host_port(url)
-        # toxiproxy-python builds "http://host:port" + path itself.
-        if scheme != "http" or urlsplit(url).path.strip("/"):
-            raise ActivityFailed(f"Toxiproxy URL {url!r} is not supported: use http://HOST:PORT")
-        self.url = url.rstrip("/")
-        self.timeout_s = timeout_s
-        self._consumer = _consumer_for(host, port)
-
-    def get(self, path: str) -> Any:
-        return self._call(self._consumer.get, path)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._call(self._consumer.post, path, json=body)
-
-    def delete(self, path: str) -> None:
-        self._call(self._consumer.delete, path)
-
-    def _call(self, method: Callable[..., requests.Response], path: str, **kwargs: Any) -> Any:
-        where = f"Toxiproxy at {self.url}"
-        try:
-            response = method(path, timeout=(self.timeout_s, self.timeout_s), **kwargs)
-        except requests.Timeout as exc:
-            raise ActivityFailed(
-                f"{where} did not answer {path} within {self.timeout_s:g}s ({type(exc).__name__})"
-            ) from exc
-        except requests.ConnectionError as exc:
-            raise ActivityFailed(f"{where} is unreachable: {_root_cause(exc)}") from exc
-        except (NotFound, ProxyExists, InvalidToxic) as exc:
-            raise ActivityFailed(f"{where}: {path}: {_server_error(exc.args)}") from exc
-        if response.status_code >= 300:
-            raise ActivityFailed(
-                f"{where}: {path}: HTTP {response.status_code} {_server_error((response.content,))}"
-            )
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ActivityFailed(f"{where}: {path}: reply is not JSON") from exc
-
-
-def _path(proxy: str, *rest: str) -> str:
-    """/proxies/<proxy>/...: names are quoted, so "a/b" cannot reach another route."""
-    return "/".join(["/proxies", *(quote(str(part), safe="") for part in (proxy, *rest))])
-
-
-@functools.lru_cache(maxsize=32)
-def _consumer_for(host: str, port: int) -> type[APIConsumer]:
-    # A subclass per server: the library's classmethods read cls.host/cls.port,
-    # so the shared base class is never mutated.
-    return type(f"APIConsumer_{host}_{port}", (APIConsumer,), {"host": host, "port": port})
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost OS error behind a requests exception, e.g. "[Errno 111] Connection refused"."""
-    cause: BaseException | None = exc
-    innermost: BaseException = exc
-    for _ in range(10):  # the chain is short; bound it anyway
-        if cause is None:
-            break
-        innermost = cause
-        cause = cause.__cause__ or cause.__context__
-    return str(innermost) or type(innermost).__name__
-
-
-def _server_error(args: tuple[Any, ...]) -> str:
-    raw = args[0] if args else b""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text.strip()[:200] or "no error text"
-    if isinstance(body, dict) and "error" in body:
-        return str(body["error"])
-    return text.strip()[:200]
-
-
-def _api(configuration: Configuration) -> _Api:
-    url = setting("hubchaos_toxiproxy_url", configuration)
-    timeout_s = DEFAULT_API_TIMEOUT_S
-    if configuration and configuration.get("hubchaos_toxiproxy_timeout"):
-        timeout_s = as_positive_float(
-            "hubchaos_toxiproxy_timeout", configuration["hubchaos_toxiproxy_timeout"], 300.0
-        )
-    ensure_allowed_url(url, configuration)
-    return _Api(url, timeout_s)
 
 
 # --------------------------------------------------------------------------- ledger
