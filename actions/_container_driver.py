@@ -16,27 +16,27 @@ from chaoslib.types import Configuration
 
 from hubchaos.activity.settings import setting
 from hubchaos.errors import HubchaosError
-from hubchaos.stack.docker_env import DockerStack
-from hubchaos.stack.drivers import is_docker_stack
-from hubchaos.stack.local import DEFAULT_STATE_DIR
+from hubchaos.stack.driver import DEFAULT_STATE_DIR, ServiceFaults
+from hubchaos.stack.drivers import open_service_faults
 
 STATE_DIR_KEY = "hubchaos_state_dir"
 T = TypeVar("T")
 
 
-def docker_stack(configuration: Configuration | None) -> DockerStack:
+def docker_stack(configuration: Configuration | None) -> ServiceFaults:
     """The docker stack this run targets (its progress lines are dropped)."""
     state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
-    if not is_docker_stack(state_dir):
+    stack = open_service_faults(state_dir, progress=lambda line: None)
+    if stack is None:
         raise ActivityFailed(
             f"docker stack in {state_dir.absolute()}: none is running there (container faults "
             f"need `hubchaos up --env docker`; set {STATE_DIR_KEY} or env "
             f"{STATE_DIR_KEY.upper()} to its state directory)"
         )
-    return DockerStack(state_dir, progress=lambda line: None)
+    return stack
 
 
-def on_stack(stack: DockerStack, what: str, call: Callable[[], T]) -> T:
+def on_stack(stack: ServiceFaults, what: str, call: Callable[[], T]) -> T:
     """Run one driver call; its errors become an ActivityFailed naming the stack and the step."""
     try:
         return call()
@@ -47,7 +47,7 @@ def on_stack(stack: DockerStack, what: str, call: Callable[[], T]) -> T:
         raise ActivityFailed(f"docker stack in {stack.state_dir}: {what}: {text}") from None
 
 
-def replica_service(stack: DockerStack, replica: Any) -> str:
+def replica_service(stack: ServiceFaults, replica: Any) -> str:
     """`app-K` for replica K (1-based); 0 means the last replica."""
     state = on_stack(stack, "read stack.json", stack.state)
     if state is None:

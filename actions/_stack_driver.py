@@ -14,16 +14,15 @@ from chaoslib.types import Configuration
 
 from hubchaos.activity.settings import setting
 from hubchaos.errors import HubchaosError
-from hubchaos.stack.docker_env import DockerStack
+from hubchaos.stack.driver import DEFAULT_STATE_DIR, StackDriver
 from hubchaos.stack.drivers import open_stack
-from hubchaos.stack.local import DEFAULT_STATE_DIR, LocalStack
 from hubchaos.stack.state import StackState
 
 STATE_DIR_KEY = "hubchaos_state_dir"
 PORT_OFFSET_KEY = "hubchaos_port_offset"
 
 
-def stack_driver(configuration: Configuration | None) -> LocalStack | DockerStack:
+def stack_driver(configuration: Configuration | None) -> StackDriver:
     """The driver of the stack this run targets (its progress lines are dropped)."""
     state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
     raw_offset = setting(PORT_OFFSET_KEY, configuration, "0")
@@ -37,7 +36,7 @@ def stack_driver(configuration: Configuration | None) -> LocalStack | DockerStac
     return open_stack(state_dir, port_offset=offset, progress=lambda line: None)
 
 
-def running_state(driver: LocalStack | DockerStack) -> StackState:
+def running_state(driver: StackDriver) -> StackState:
     """stack.json of the running stack, or ActivityFailed naming the state directory."""
     try:
         state = driver.state()

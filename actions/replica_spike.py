@@ -21,7 +21,7 @@ from hubchaos.actions import _flood_registry
 from hubchaos.actions._stack_driver import running_state, stack_driver
 from hubchaos.actions.flood import http_spike
 from hubchaos.activity.arguments import as_int, as_positive_float
-from hubchaos.stack.local import LocalStack
+from hubchaos.stack.driver import StackDriver
 from hubchaos.traffic.http_load import load_plan
 
 __all__ = ["http_spike_all_replicas"]
@@ -115,7 +115,7 @@ def http_spike_all_replicas(
     return result
 
 
-def _replica_urls(driver: LocalStack) -> list[str]:
+def _replica_urls(driver: StackDriver) -> list[str]:
     """The replicas now; none new while stack.json cannot be read (the spikes go on)."""
     try:
         return list(running_state(driver).app_replica_urls)

@@ -24,7 +24,7 @@ from hubchaos.actions._stack_driver import running_state, stack_driver
 from hubchaos.activity.arguments import as_int
 from hubchaos.errors import HubchaosError
 from hubchaos.faults import record_fault
-from hubchaos.stack.local import LocalStack
+from hubchaos.stack.driver import StackDriver
 from hubchaos.stack.state import StackState
 
 __all__ = ["restart_component", "restore_stack", "scale_replicas", "switch_profile"]
@@ -38,13 +38,13 @@ _lock = threading.Lock()
 _original: dict[str, tuple[str, int]] = {}
 
 
-def _remember_original(driver: LocalStack, state: StackState) -> None:
+def _remember_original(driver: StackDriver, state: StackState) -> None:
     with _lock:
         _original.setdefault(str(driver.state_dir), (state.profile, state.replicas))
 
 
 def _change(
-    driver: LocalStack, what: str, change: Callable[[], StackState]
+    driver: StackDriver, what: str, change: Callable[[], StackState]
 ) -> tuple[StackState, float]:
     """Run one driver call; translate its errors into an ActivityFailed naming the stack."""
     started = time.monotonic()

@@ -2,7 +2,7 @@
 
     python3 benchmarks/docker_stack.py [--rounds 3] [--json OUT]
 
-  images      `python3 -m hubchaos.stack.docker_images --offline` right before:
+  images      `python3 -m hubchaos.stack.docker.prepare --offline` right before:
               what a warm `up` finds (nothing to build when the sources did not change)
   up          the real CLI, `hubchaos up --env docker --offline`, timed from the
               command's start until it exits with every part healthy (images
@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     python = sys.executable
-    images = timed([python, "-m", "hubchaos.stack.docker_images", "--offline"], REPO)
+    images = timed([python, "-m", "hubchaos.stack.docker.prepare", "--offline"], REPO)
     print(f"images ready in {images:.1f}s", file=sys.stderr)
     ups, downs = [], []
     with tempfile.TemporaryDirectory(prefix="hubchaos-docker-bench-") as tmp:

@@ -40,7 +40,7 @@ from typing import Any
 import psycopg
 
 from hubchaos.actions.flood import flood_db_connections, http_spike
-from hubchaos.stack.postgres import PostgresCluster, find_pg_bin
+from hubchaos.stack.local.postgres import PostgresCluster, find_pg_bin
 
 HTTP_TARGET = 0.3
 DB_TARGET = 0.8

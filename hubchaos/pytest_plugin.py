@@ -48,7 +48,7 @@ from hubchaos.verdict import ExitCode
 
 if TYPE_CHECKING:  # chaoslib and the stack driver load only when an experiment runs
     from hubchaos.runner import ExperimentRun
-    from hubchaos.stack_session import StackSession
+    from hubchaos.stack.session import StackSession
 
 __all__ = ["ExperimentFile", "ExperimentItem", "looks_like_experiment"]
 
@@ -234,7 +234,7 @@ class ExperimentItem(pytest.Item):
 
 
 def _stack_session(config: pytest.Config) -> StackSession:
-    from hubchaos.stack_session import StackSession
+    from hubchaos.stack.session import StackSession
 
     session = config.stash.get(SESSION_KEY, None)
     if session is None:

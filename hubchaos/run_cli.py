@@ -147,7 +147,7 @@ def _validate_all(experiments: tuple[str, ...], junit_path: str | None, started:
 
 def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, str]:
     from hubchaos.stack.drivers import open_stack
-    from hubchaos.stack_session import experiment_environment
+    from hubchaos.stack.session import experiment_environment
 
     stack = open_stack(state_dir)  # the local processes, or the containers `up --env docker` ran
     status = stack.status()

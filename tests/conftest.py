@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hubchaos.stack.postgres import PostgresCluster
+from hubchaos.stack.local.postgres import PostgresCluster
 
 
 def free_port() -> int:

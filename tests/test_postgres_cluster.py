@@ -1,6 +1,6 @@
 import psycopg
 
-from hubchaos.stack.postgres import PostgresCluster
+from hubchaos.stack.local.postgres import PostgresCluster
 
 
 def test_cluster_accepts_logins_and_honours_max_connections(

@@ -2,7 +2,7 @@
 # Build every image of `hubchaos up --env docker --offline` without a container
 # registry: a minimal Debian bookworm root made with debootstrap and imported
 # as hubchaos/debian:bookworm, then the runtime and services images on top of
-# it (through hubchaos.stack.docker_images, which skips unchanged images).
+# it (through hubchaos.stack.docker.prepare, which skips unchanged images).
 #
 # Needs root, debootstrap, a running Docker engine and Debian's package mirror.
 # Usage: environments/docker/build-offline.sh [--rebuild-base]
@@ -46,4 +46,4 @@ else
     echo "build-offline: $BASE_IMAGE imported in $(( $(date +%s) - started ))s"
 fi
 
-python3 -m hubchaos.stack.docker_images --offline
+python3 -m hubchaos.stack.docker.prepare --offline

@@ -13,15 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hubchaos.errors import StackError
+from hubchaos.stack.driver import StackDriver
 from hubchaos.stack.drivers import open_stack
-from hubchaos.stack_session import experiment_environment
-
-if TYPE_CHECKING:
-    from hubchaos.stack.docker_env import DockerStack
-    from hubchaos.stack.local import LocalStack
+from hubchaos.stack.session import experiment_environment
 
 __all__ = ["GameDayStack"]
 
@@ -41,7 +37,7 @@ class GameDayStack:
         self.keep = keep
         self.progress = progress or (lambda text: None)
         self.notes: list[str] = []  # what was done to the stack, for the report
-        self._stack: LocalStack | DockerStack | None = None
+        self._stack: StackDriver | None = None
         self._started = False
         self._found_profile: str | None = None
         self._profile: str | None = None

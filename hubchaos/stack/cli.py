@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from hubchaos.errors import UserError
-from hubchaos.stack.drivers import open_stack
-from hubchaos.stack.local import DEFAULT_REPLICAS, DEFAULT_STATE_DIR, LocalStack
+from hubchaos.stack.driver import DEFAULT_REPLICAS, DEFAULT_STATE_DIR
+from hubchaos.stack.drivers import DRIVERS, driver_for, open_stack
 from hubchaos.stack.ports import PORT_OFFSET_ENV
 from hubchaos.stack.state import StackState
 
@@ -29,7 +30,7 @@ def _echo_progress(line: str) -> None:
 @click.option(
     "--env",
     "env_name",
-    type=click.Choice(["local", "docker"]),
+    type=click.Choice(list(DRIVERS)),
     default="local",
     show_default=True,
     help="Where the stack runs: local processes or Docker Compose.",
@@ -83,20 +84,18 @@ def up_command(
     writes them to STATE_DIR/stack.json. A part that fails to start is named
     with its log file, and everything already started is stopped again.
     """
+    options: dict[str, Any] = {}  # what only one environment's driver takes
     if env_name == "docker":
-        from hubchaos.stack.docker_env import DockerStack
-
         if toxiproxy != "auto":
             raise UserError("--toxiproxy is for --env local; --env docker runs Toxiproxy's image "
                             "(or, with --offline, the embedded proxy's)")  # fmt: skip
-        docker = DockerStack(state_dir, port_offset=port_offset, progress=_echo_progress)
-        _print_endpoints(docker.up(profile=profile, replicas=replicas, offline=offline))
-        return
-    if offline:
+        options["offline"] = offline
+    elif offline:
         raise UserError("--offline is for --env docker")
-    stack = LocalStack(state_dir, port_offset=port_offset, progress=_echo_progress)
-    state = stack.up(profile=profile, replicas=replicas, toxiproxy=toxiproxy)
-    _print_endpoints(state)
+    else:
+        options["toxiproxy"] = toxiproxy
+    stack = driver_for(env_name, state_dir, port_offset=port_offset, progress=_echo_progress)
+    _print_endpoints(stack.up(profile=profile, replicas=replicas, **options))
 
 
 @click.command("status")

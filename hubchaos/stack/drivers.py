@@ -1,4 +1,4 @@
-"""Which driver runs the stack recorded in a state directory: local processes or Docker.
+"""Which driver runs the stack recorded in a state directory, and the one factory of drivers.
 
 `hubchaos up --env docker` records `env: docker` in stack.json (and writes
 docker.json before the first container starts, so even an interrupted `up`
@@ -7,39 +7,73 @@ is found); everything else is the local stack.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import cast
 
 from hubchaos.errors import UserError
+from hubchaos.stack.driver import ServiceFaults, StackDriver
 from hubchaos.stack.readiness import Progress
 from hubchaos.stack.state import read_state
 
-if TYPE_CHECKING:
-    from hubchaos.stack.docker_env import DockerStack
-    from hubchaos.stack.local import LocalStack
+__all__ = [
+    "DRIVERS",
+    "SERVICE_FAULT_ENVS",
+    "driver_for",
+    "open_service_faults",
+    "open_stack",
+    "recorded_env",
+]
 
-__all__ = ["is_docker_stack", "open_stack"]
+# env name -> "module:class"; imported only when used (the Docker SDK is heavy).
+DRIVERS = {
+    "local": "hubchaos.stack.local.stack:LocalStack",
+    "docker": "hubchaos.stack.docker.stack:DockerStack",
+}
+# The environments whose driver is also a ServiceFaults (container faults).
+SERVICE_FAULT_ENVS = ("docker",)
 
 
-def is_docker_stack(state_dir: Path | str) -> bool:
+def recorded_env(state_dir: Path | str) -> str | None:
+    """The env of the stack recorded in `state_dir` (None: nothing recorded there)."""
     root = Path(state_dir)
     if (root / "docker.json").exists():
-        return True
+        return "docker"
     try:
         state = read_state(root)
     except UserError:
-        return False
-    return state is not None and state.env == "docker"
+        return "local"  # an unreadable stack.json: the local driver cleans it up
+    return state.env if state is not None else None
+
+
+def driver_for(
+    env: str,
+    state_dir: Path | str,
+    port_offset: int | None = None,
+    progress: Progress | None = None,
+) -> StackDriver:
+    """A driver of environment `env` for `state_dir`."""
+    if env not in DRIVERS:
+        raise UserError(f"unknown stack environment '{env}': choose one of {', '.join(DRIVERS)}")
+    module_name, class_name = DRIVERS[env].split(":")
+    driver_class = getattr(importlib.import_module(module_name), class_name)
+    driver: StackDriver = driver_class(state_dir, port_offset=port_offset, progress=progress)
+    return driver
 
 
 def open_stack(
     state_dir: Path | str, port_offset: int | None = None, progress: Progress | None = None
-) -> LocalStack | DockerStack:
-    """The driver of the stack in `state_dir` (LocalStack when none is recorded)."""
-    if is_docker_stack(state_dir):
-        from hubchaos.stack.docker_env import DockerStack
+) -> StackDriver:
+    """The driver of the stack in `state_dir` (the local one when none is recorded)."""
+    env = recorded_env(state_dir) or "local"
+    return driver_for(env, state_dir, port_offset=port_offset, progress=progress)
 
-        return DockerStack(state_dir, port_offset=port_offset, progress=progress)
-    from hubchaos.stack.local import LocalStack
 
-    return LocalStack(state_dir, port_offset=port_offset, progress=progress)
+def open_service_faults(
+    state_dir: Path | str, progress: Progress | None = None
+) -> ServiceFaults | None:
+    """The driver of the stack in `state_dir` if its services can be faulted one by one."""
+    env = recorded_env(state_dir)
+    if env not in SERVICE_FAULT_ENVS:
+        return None
+    return cast(ServiceFaults, driver_for(env, state_dir, progress=progress))

@@ -15,32 +15,34 @@ from urllib.parse import urlsplit
 import yaml
 
 from hubchaos.errors import UserError
+from hubchaos.stack.environments import ENVIRONMENTS_ENV, environment_path
 
 __all__ = [
-    "MONITORING_DIR",
-    "RULES_DIR",
+    "monitoring_dir",
     "pool_name",
     "render_alertmanager_config",
     "render_prometheus_config",
+    "rules_dir",
     "rules_files",
+    "webhook_receiver_program",
 ]
 
 _RELATIVE_DIR = Path("environments") / "monitoring"
 
 
-def _locate_monitoring_dir() -> Path:
-    """environments/monitoring next to the package (editable install), else under the cwd."""
-    beside_package = Path(__file__).resolve().parents[2] / _RELATIVE_DIR
-    if beside_package.is_dir():
-        return beside_package
-    in_cwd = Path.cwd().resolve() / _RELATIVE_DIR
-    if in_cwd.is_dir():
-        return in_cwd
-    return beside_package  # rules_files() reports it missing with a clear message
+def monitoring_dir() -> Path:
+    """environments/monitoring (see hubchaos.stack.environments for how it is found)."""
+    return environment_path("monitoring")
 
 
-MONITORING_DIR: Path = _locate_monitoring_dir()
-RULES_DIR: Path = MONITORING_DIR / "rules"
+def rules_dir() -> Path:
+    return monitoring_dir() / "rules"
+
+
+def webhook_receiver_program() -> Path:
+    """The webhook receiver the stacks run (a standard-library script of this environment)."""
+    return monitoring_dir() / "webhook_receiver.py"
+
 
 _APP_JOB = "learninghub"
 _EXPORTER_JOB = "postgres-exporter"
@@ -54,11 +56,12 @@ _HOST_PORT = re.compile(r"^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$")
 
 def rules_files() -> list[str]:
     """Absolute paths of the alert rule files, in a stable order."""
-    files = sorted(str(path) for path in RULES_DIR.glob("*.yml"))
+    directory = rules_dir()
+    files = sorted(str(path) for path in directory.glob("*.yml"))
     if not files:
         raise UserError(
-            f"no alert rules found in {RULES_DIR}: run from the hubchaos repository "
-            "or install it editable (pip install -e .)"
+            f"no alert rules found in {directory}: set {ENVIRONMENTS_ENV} to the "
+            "environments/ directory of a hubchaos checkout"
         )
     return files
 
@@ -137,13 +140,13 @@ def _check_duration(value: str) -> None:
 
 
 def _load_template(name: str) -> dict[str, Any]:
-    path = MONITORING_DIR / name
+    path = monitoring_dir() / name
     try:
         loaded = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise UserError(
-            f"monitoring template {path} is missing: run from the hubchaos repository "
-            "or install it editable (pip install -e .)"
+            f"monitoring template {path} is missing: set {ENVIRONMENTS_ENV} to the "
+            "environments/ directory of a hubchaos checkout"
         ) from exc
     if not isinstance(loaded, dict):
         raise UserError(f"monitoring template {path} is not a YAML mapping")

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from hubchaos.errors import UserError
+from hubchaos.stack.environments import environment_path
 
 PROFILES_ENV = "HUBCHAOS_PROFILES"
 MAX_REPLICAS = 20  # app replicas listen on 18001..18020
@@ -31,11 +32,11 @@ BUDGET = "budget"  # the yaml keyword for "derive from the app budget"
 
 
 def default_profiles_path() -> Path:
-    """environments/local/profiles.yaml of this checkout (or $HUBCHAOS_PROFILES)."""
+    """$HUBCHAOS_PROFILES, else profiles.yaml of the local environment (see environments)."""
     override = os.environ.get(PROFILES_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "environments" / "local" / "profiles.yaml"
+    return environment_path("local", "profiles.yaml")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from hubchaos.errors import StackError
-from hubchaos.stack.processes import ProcessRecord, is_ours, tail
+from hubchaos.stack.wait import poll_until
 
 Check = Callable[[], str | None]
 Progress = Callable[[str], None]
@@ -52,38 +52,47 @@ def wait_ready(
     check: Check,
     deadline_s: float,
     progress: Progress,
-    record: ProcessRecord | None = None,
+    alive: Callable[[], bool] | None = None,
     log_file: Path | str | None = None,
     started_at: float | None = None,
 ) -> float:
     """Poll `check` until healthy; return seconds since `started_at`.
 
-    Raises StackError(part, reason, log) when the deadline passes or the
-    process exits first (then the reason quotes the end of its log).
+    Raises StackError(part, reason, log) when the deadline passes or `alive`
+    says the part is gone first (then the reason quotes the end of its log).
     """
     started = started_at if started_at is not None else time.monotonic()
-    log = log_file if log_file is not None else (record.log_file if record else None)
-    deadline = time.monotonic() + deadline_s
+    log = str(log_file) if log_file is not None else None
     next_note = time.monotonic() + NOTE_EVERY_S
-    reason = "not checked yet"
-    delay = 0.05
-    while True:
-        if record is not None and not is_ours(record):
+
+    def attempt() -> str:
+        if alive is not None and not alive():
             last = tail(log) if log else ""
-            raise StackError(part, f"exited during startup{': ' + last if last else ''}", _s(log))
-        reason = check() or ""
-        if not reason:
-            elapsed = time.monotonic() - started
-            progress(f"waiting for {part} ... ready in {elapsed:.1f}s")
-            return elapsed
-        if time.monotonic() >= deadline:
-            raise StackError(part, f"not healthy after {deadline_s:g}s: {reason}", _s(log))
+            raise StackError(part, f"exited during startup{': ' + last if last else ''}", log)
+        return check() or ""
+
+    def note(reason: str) -> None:
+        nonlocal next_note
         if time.monotonic() >= next_note:
             progress(f"waiting for {part} ... ({time.monotonic() - started:.0f}s: {reason})")
             next_note += NOTE_EVERY_S
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+
+    reason, ready = poll_until(
+        attempt, lambda reason: not reason, deadline_s,
+        interval_s=0.05, growth=1.5, max_interval_s=0.5, on_wait=note,
+    )  # fmt: skip
+    if not ready:
+        raise StackError(part, f"not healthy after {deadline_s:g}s: {reason}", log)
+    elapsed = time.monotonic() - started
+    progress(f"waiting for {part} ... ready in {elapsed:.1f}s")
+    return elapsed
 
 
-def _s(path: Path | str | None) -> str | None:
-    return str(path) if path is not None else None
+def tail(path: Path | str, lines: int = 3) -> str:
+    """The last few non-empty lines of a log file, joined for a one-line message."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(last)[-400:]

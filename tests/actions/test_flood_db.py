@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from hubchaos.actions.flood import flood_db_connections, flood_tcp_connections, stop_floods
-from hubchaos.stack.postgres import PostgresCluster
+from hubchaos.stack.local.postgres import PostgresCluster
 from tests.conftest import free_port
 
 FLOOD_ROLE = "hubchaos_test_flooder"

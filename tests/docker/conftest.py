@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from hubchaos.errors import UserError
-from hubchaos.stack.docker_containers import PROJECT_LABEL, connect
-from hubchaos.stack.docker_env import DockerStack, docker_project_name
-from hubchaos.stack.docker_images import BASE_IMAGE
+from hubchaos.stack.docker.containers import PROJECT_LABEL, connect
+from hubchaos.stack.docker.images import BASE_IMAGE
+from hubchaos.stack.docker.stack import DockerStack, docker_project_name
 from hubchaos.stack.ports import Ports, is_free
 from tests.stack.conftest import run_cli
 

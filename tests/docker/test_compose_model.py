@@ -9,15 +9,16 @@ import pytest
 import yaml
 
 from hubchaos.errors import UserError
-from hubchaos.stack.docker_compose import (
-    COMPOSE_FILE,
-    OFFLINE_OVERRIDE,
+from hubchaos.stack.docker.compose import (
     ServiceSpec,
+    compose_files,
     duration_ns,
     load_compose,
 )
-from hubchaos.stack.docker_config import render_configs
-from hubchaos.stack.docker_env import DockerStack
+from hubchaos.stack.docker.config import render_configs
+from hubchaos.stack.docker.stack import DockerStack
+from hubchaos.stack.environments import environment_path
+from hubchaos.stack.monitoring import webhook_receiver_program
 from hubchaos.stack.profiles import load_profiles
 
 
@@ -89,7 +90,7 @@ def test_offline_builds_everything_from_the_local_debian_base(tmp_path: Path) ->
 
 
 def test_the_files_are_plain_compose_for_the_compose_cli() -> None:
-    for path in (COMPOSE_FILE, OFFLINE_OVERRIDE):
+    for path in compose_files(offline=True):
         data = yaml.safe_load(path.read_text())
         assert "version" not in data  # the Compose Specification: v2 and v1.27+ read it
         assert isinstance(data["services"], dict)
@@ -120,3 +121,20 @@ def test_durations_and_unsupported_keys_are_checked(tmp_path: Path) -> None:
     bad.write_text("services:\n  app-1: {image: x, privileged: true}\n")
     with pytest.raises(UserError, match="privileged, which the hubchaos docker driver"):
         load_compose([bad], {}, 1)
+
+
+def test_the_programs_run_inside_the_stack_are_mounted_from_their_environment(
+    tmp_path: Path,
+) -> None:
+    specs = _specs(tmp_path)
+    programs = {
+        "migrate": environment_path("docker", "migrate.py"),
+        "receiver": webhook_receiver_program(),
+    }
+    for service, program in programs.items():
+        command = specs[service].command or []
+        mounts = {mount.target: mount for mount in specs[service].mounts}
+        assert command[0] == "python3", service
+        assert mounts[command[1]].source.resolve() == program.resolve(), service
+        assert mounts[command[1]].read_only, service
+        assert program.is_file(), program

@@ -11,7 +11,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.actions import container as container_actions
 from hubchaos.probes import container as container_probes
-from hubchaos.stack.docker_env import docker_project_name
+from hubchaos.stack.docker.stack import docker_project_name
 from tests.docker.conftest import DockerHub, project_containers
 from tests.stack.conftest import run_cli
 

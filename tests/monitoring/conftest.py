@@ -15,6 +15,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
+from hubchaos.stack.monitoring import webhook_receiver_program
 from tests.conftest import free_port
 
 T = TypeVar("T")
@@ -110,8 +111,7 @@ def start_receiver(tmp_path: Path) -> tuple[Service, Path]:
         "webhook receiver",
         [
             sys.executable,
-            "-m",
-            "hubchaos.stack.webhook_receiver",
+            str(webhook_receiver_program()),
             "--host",
             "127.0.0.1",
             "--port",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hubchaos.stack.monitoring import MONITORING_DIR, rules_files
+from hubchaos.stack.monitoring import monitoring_dir, rules_files
 
 CONTRACT_ALERTS = {
     "HubDBPoolSaturated",
@@ -22,6 +22,7 @@ CONTRACT_ALERTS = {
     "HubHighLatency",
     "HubHighErrorRate",
 }
+MONITORING_DIR = monitoring_dir()
 RUNBOOK = MONITORING_DIR / "RUNBOOK.md"
 RUNBOOK_PREFIX = "environments/monitoring/RUNBOOK.md#"
 # An experiment must see the alert within 30 s; `for` plus rate windows must leave room.

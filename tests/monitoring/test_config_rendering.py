@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +13,10 @@ import pytest
 import yaml
 
 from hubchaos.stack.monitoring import (
-    RULES_DIR,
     pool_name,
     render_alertmanager_config,
     render_prometheus_config,
+    rules_dir,
     rules_files,
 )
 
@@ -41,7 +43,7 @@ def jobs(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_rules_files_are_the_repository_rule_files() -> None:
     files = rules_files()
     assert files == [str(REPO / "environments/monitoring/rules/hub-alerts.yml")]
-    assert RULES_DIR == REPO / "environments/monitoring/rules"
+    assert rules_dir() == REPO / "environments/monitoring/rules"
 
 
 def test_rules_files_are_found_from_any_working_directory(tmp_path: Path) -> None:
@@ -55,6 +57,45 @@ def test_rules_files_are_found_from_any_working_directory(tmp_path: Path) -> Non
         check=True,
     )
     assert result.stdout.strip() == str(REPO / "environments/monitoring/rules/hub-alerts.yml")
+
+
+def _rules_file_from(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    code = "from hubchaos.stack.monitoring import rules_files; print(rules_files()[0])"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, **env},
+    )
+
+
+def test_hubchaos_environments_setting_points_at_another_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "environments"
+    shutil.copytree(REPO / "environments" / "monitoring", copy / "monitoring")
+    result = _rules_file_from(tmp_path, HUBCHAOS_ENVIRONMENTS=str(copy))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(copy.resolve() / "monitoring/rules/hub-alerts.yml")
+
+
+def test_a_wrong_hubchaos_environments_setting_is_one_clear_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = subprocess.run(
+        [sys.executable, "-m", "hubchaos", "up", "--state-dir", str(tmp_path / "state")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HUBCHAOS_ENVIRONMENTS": str(missing)},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"hubchaos: error: HUBCHAOS_ENVIRONMENTS={missing} is not a directory"
+    )
+    assert not (tmp_path / "state" / "stack.json").exists()
 
 
 def test_app_replicas_are_labelled_by_pool_in_order() -> None:

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from hubchaos.stack.monitoring import (
-    MONITORING_DIR,
+    monitoring_dir,
     render_alertmanager_config,
     render_prometheus_config,
     rules_files,
 )
 from tests.monitoring.conftest import require_binary
 
+MONITORING_DIR = monitoring_dir()
 UNIT_TESTS = sorted(MONITORING_DIR.glob("tests/*.test.yml"))
 RULES_FILE = MONITORING_DIR / "rules" / "hub-alerts.yml"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import runpy
 import signal
 import socket
 import subprocess
@@ -15,9 +16,12 @@ from typing import Any
 
 import httpx
 
-from hubchaos.stack.webhook_receiver import MAX_BODY_BYTES
+from hubchaos.stack.monitoring import webhook_receiver_program
 from tests.conftest import free_port
 from tests.monitoring.conftest import Service
+
+# The receiver is a script of the monitoring environment, not a module of the runner.
+MAX_BODY_BYTES = runpy.run_path(str(webhook_receiver_program()))["MAX_BODY_BYTES"]
 
 # The shape Alertmanager 0.25 posts (webhook payload version 4).
 FIRING: dict[str, Any] = {
@@ -183,8 +187,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
         result = subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "hubchaos.stack.webhook_receiver",
+                str(webhook_receiver_program()),
                 "--port",
                 str(port),
                 "--out",

@@ -19,7 +19,7 @@ from hubchaos.probes.postgres import (
     connections_within_budget,
     wait_for_connections_at_most,
 )
-from hubchaos.stack.postgres import PostgresCluster
+from hubchaos.stack.local.postgres import PostgresCluster
 from tests.conftest import free_port
 
 ROLE = "hubchaos_test_probe_role"

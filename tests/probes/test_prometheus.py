@@ -22,6 +22,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.provider.python import validate_python_activity
 
 from hubchaos.probes.prometheus import promql_instant
+from hubchaos.stack.monitoring import webhook_receiver_program
 from tests.conftest import free_port
 from tests.metrics_server import MetricsServer
 from tests.monitoring.conftest import Service, require_binary, start_service, wait_until
@@ -117,7 +118,7 @@ def start_monitoring(workdir: Path, with_alertmanager: bool) -> Monitoring:
             receiver = start_service(
                 "webhook receiver",
                 [
-                    sys.executable, "-m", "hubchaos.stack.webhook_receiver", "--host",
+                    sys.executable, str(webhook_receiver_program()), "--host",
                     "127.0.0.1", "--port", str(receiver_port),
                     "--out", str(workdir / "notifications.jsonl"),
                 ],

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from hubchaos.stack.local.processes import ProcessRecord, cmdline_of, is_ours, marked_processes
 from hubchaos.stack.ports import Ports, is_free
-from hubchaos.stack.processes import ProcessRecord, cmdline_of, is_ours, marked_processes
 
 REPO = Path(__file__).resolve().parents[2]
 PLENTY_OF_REPLICAS = 4  # leave room for scale() tests

@@ -26,7 +26,7 @@ import pytest
 
 from hubchaos.errors import UserError
 from hubchaos.stack.local import LocalStack
-from hubchaos.stack.processes import ProcessRecord
+from hubchaos.stack.local.processes import ProcessRecord
 from hubchaos.stack.state import StackState
 from tests.stack.conftest import REPO, assert_nothing_left, free_port_offset, run_cli
 

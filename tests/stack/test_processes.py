@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from hubchaos.errors import UserError
+from hubchaos.stack.local.processes import ProcessTable, cmdline_of, is_ours, stop_all
 from hubchaos.stack.ports import Ports, ensure_free, is_free, who_listens
-from hubchaos.stack.processes import ProcessTable, cmdline_of, is_ours, stop_all
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 

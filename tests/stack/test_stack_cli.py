@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from hubchaos.stack.local.processes import ProcessRecord, ProcessTable
 from hubchaos.stack.ports import Ports
-from hubchaos.stack.processes import ProcessRecord, ProcessTable
 from tests.stack.conftest import (
     assert_nothing_left,
     free_port_offset,

@@ -11,24 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hubchaos.errors import HubchaosError, UserError
-from hubchaos.stack.drivers import is_docker_stack
+from hubchaos.stack.driver import DEFAULT_PROFILE, StackDriver
+from hubchaos.stack.drivers import driver_for, recorded_env
 from hubchaos.stack.state import StackState
-
-if TYPE_CHECKING:
-    from hubchaos.stack.docker_env import DockerStack
-    from hubchaos.stack.local import LocalStack
-
-    Driver = LocalStack | DockerStack
 
 __all__ = ["DEFAULT_PROFILE", "StackSession", "experiment_environment"]
 
-DEFAULT_PROFILE = "fixed"
 
-
-def experiment_environment(stack: Driver, state: StackState) -> dict[str, str]:
+def experiment_environment(stack: StackDriver, state: StackState) -> dict[str, str]:
     """What experiments read (DESIGN §4 keys) plus what stack actions need to find the driver."""
     return {
         **state.experiment_env(),
@@ -52,8 +44,8 @@ class StackSession:
         self.profile = profile  # None: whatever is running (DEFAULT_PROFILE when starting)
         self.start = start
         self.progress = progress or (lambda line: None)
-        self.env = env  # local | docker: the driver, as `hubchaos up --env`
-        self._stack: Driver | None = None
+        self.env = env  # the driver, as `hubchaos up --env` (hubchaos.stack.drivers.DRIVERS)
+        self._stack: StackDriver | None = None
         self._env: dict[str, str] | None = None
         self._failure: HubchaosError | None = None
         self._started = False
@@ -76,23 +68,14 @@ class StackSession:
             os.environ[key] = value
         return self._env
 
-    def _driver(self) -> Driver:
-        if is_docker_stack(self.state_dir):
-            recorded: str | None = "docker"
-        else:
-            recorded = "local" if (self.state_dir / "stack.json").exists() else None
+    def _driver(self) -> StackDriver:
+        recorded = recorded_env(self.state_dir)
         if recorded is not None and recorded != self.env:
             raise UserError(
                 f"the stack in {self.state_dir} runs with env {recorded}, not {self.env}: "
                 f"choose env {recorded} or another state directory"
             )
-        if self.env == "docker":
-            from hubchaos.stack.docker_env import DockerStack
-
-            return DockerStack(self.state_dir, progress=self.progress)
-        from hubchaos.stack.local import LocalStack
-
-        return LocalStack(self.state_dir, progress=self.progress)
+        return driver_for(self.env, self.state_dir, progress=self.progress)
 
     def _open(self) -> dict[str, str]:
         stack = self._stack = self._driver()

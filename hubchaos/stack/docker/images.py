@@ -9,14 +9,11 @@ is needed inside the build. Images without a build section are pulled when
 missing; with --offline every image is built (compose.offline.yaml) and
 nothing is pulled.
 
-`python3 -m hubchaos.stack.docker_images [--offline] [--render DIR]` builds
-the images ahead of time (CI, or before using the compose CLI) and, with
---render, writes the monitoring and proxy configs for the compose CLI.
+`python3 -m hubchaos.stack.docker.prepare` builds them ahead of time.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import shutil
@@ -27,12 +24,11 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from hubchaos.errors import HubchaosError, StackError, UserError
-from hubchaos.stack.docker_compose import COMPOSE_DIR, ServiceSpec
+from hubchaos.errors import StackError, UserError
+from hubchaos.stack.docker.compose import ServiceSpec, compose_dir
+from hubchaos.stack.environments import environments_dir
 
-REPO = COMPOSE_DIR.parents[1]
 BASE_IMAGE = "hubchaos/debian:bookworm"
-RUNTIME_DOCKERFILE = REPO / "environments" / "hub" / "Dockerfile"
 SOURCE_LABEL = "org.hubchaos.inputs"
 PIP_TIMEOUT_S = 900.0
 PULL_TIMEOUT_S = 600
@@ -47,7 +43,16 @@ Progress = Callable[[str], None]
 
 def default_runtime_context() -> Path:
     """Where the runtime image's build context (wheels) is prepared (build/: ignored by git)."""
-    return COMPOSE_DIR / "build" / "runtime"
+    return compose_dir() / "build" / "runtime"
+
+
+def _repo() -> Path:
+    """The hubchaos checkout the runtime image's wheels are built from."""
+    return environments_dir().parent
+
+
+def _runtime_dockerfile() -> Path:
+    return _repo() / _HUB / "Dockerfile"
 
 
 def ensure_images(
@@ -154,8 +159,8 @@ def _build_if_stale(client: object, spec: ServiceSpec, progress: Progress) -> bo
 def _inputs_hash(args: dict[str, str], runtime: bool, context: Path, dockerfile: str) -> str:
     digest = hashlib.sha256(repr(sorted(args.items())).encode())
     if runtime:
-        files = [RUNTIME_DOCKERFILE, *(_project_files())]
-        root = REPO
+        files = [_runtime_dockerfile(), *(_project_files())]
+        root = _repo()
     else:
         files = [context / dockerfile, *_copied_files(context / dockerfile)]
         root = context
@@ -179,9 +184,9 @@ def _copied_files(dockerfile: Path) -> list[Path]:
 
 
 def _project_files() -> list[Path]:
-    files = [REPO / name for name in _PROJECT_FILES]
-    files += [REPO / _HUB / "pyproject.toml", REPO / _HUB / "README.md"]
-    for directory in [*(REPO / name for name in _PROJECT_DIRS), REPO / _HUB / "learninghub"]:
+    files = [_repo() / name for name in _PROJECT_FILES]
+    files += [_repo() / _HUB / "pyproject.toml", _repo() / _HUB / "README.md"]
+    for directory in [*(_repo() / name for name in _PROJECT_DIRS), _repo() / _HUB / "learninghub"]:
         files += [
             path
             for path in directory.rglob("*")
@@ -195,7 +200,7 @@ def prepare_runtime_context(context: Path, progress: Progress) -> None:
     progress("building wheels for the runtime image ...")
     started = time.monotonic()
     context.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(RUNTIME_DOCKERFILE, context / "Dockerfile")
+    shutil.copyfile(_runtime_dockerfile(), context / "Dockerfile")
     deps, project = context / "wheels" / "deps", context / "wheels" / "project"
     with tempfile.TemporaryDirectory(prefix="hubchaos-wheels-") as tmp:
         # Build from a copy: building in the checkout would leave build/ behind.
@@ -218,10 +223,10 @@ def _copy_sources(source: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
     source.mkdir(parents=True)
     for name in _PROJECT_FILES:
-        shutil.copy2(REPO / name, source / name)
+        shutil.copy2(_repo() / name, source / name)
     for name in _PROJECT_DIRS:
-        shutil.copytree(REPO / name, source / name, ignore=ignore)
-    shutil.copytree(REPO / _HUB, source / _HUB, ignore=ignore)
+        shutil.copytree(_repo() / name, source / name, ignore=ignore)
+    shutil.copytree(_repo() / _HUB, source / _HUB, ignore=ignore)
 
 
 def _pip(args: list[str], context: Path) -> None:
@@ -240,31 +245,3 @@ def _pip(args: list[str], context: Path) -> None:
     if result.returncode != 0:
         tail = " ".join(log.read_text(errors="replace").split())[-300:]
         raise StackError("runtime image", f"pip wheel failed: {tail}", str(log))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Build the docker stack's images ahead of `hubchaos up --env docker`."""
-    from hubchaos.stack.docker_env import DockerStack
-
-    parser = argparse.ArgumentParser(prog="python3 -m hubchaos.stack.docker_images")
-    parser.add_argument("--offline", action="store_true", help="build every image locally")
-    parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument(
-        "--render", type=Path, metavar="DIR",
-        help="also write prometheus.yml, alertmanager.yml and toxiproxy.json for the compose CLI",
-    )  # fmt: skip
-    args = parser.parse_args(argv)
-    try:
-        stack = DockerStack(progress=lambda line: print(line, file=sys.stderr, flush=True))
-        stack.build_images(offline=args.offline, replicas=args.replicas)
-        if args.render:
-            stack.render_configs(args.render, args.replicas)
-            print(f"configs written to {args.render}", file=sys.stderr)
-    except HubchaosError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

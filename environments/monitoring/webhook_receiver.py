@@ -1,7 +1,7 @@
 """Webhook receiver: records every Alertmanager notification, so a probe can prove
 that an alert did not only fire but reached on-call.
 
-    python3 -m hubchaos.stack.webhook_receiver --host 127.0.0.1 --port 19095 --out FILE
+    python3 environments/monitoring/webhook_receiver.py --host 127.0.0.1 --port 19095 --out FILE
 
 POST /alerts            Alertmanager webhook; the payload is kept with `received_at`
                         (Unix seconds) and appended to FILE as one JSON line.
@@ -212,7 +212,7 @@ def _parse_filters(query: str) -> dict[str, Any]:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python3 -m hubchaos.stack.webhook_receiver",
+        prog="python3 webhook_receiver.py",
         description="Record Alertmanager webhook notifications (POST /alerts).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")

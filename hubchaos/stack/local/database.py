@@ -13,19 +13,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
 from hubchaos.errors import StackError
-from hubchaos.stack import parts
-from hubchaos.stack.layout import Layout
-from hubchaos.stack.postgres import PostgresCluster
-from hubchaos.stack.processes import tail
+from hubchaos.stack import endpoints
+from hubchaos.stack.local.layout import Layout
+from hubchaos.stack.local.postgres import PostgresCluster
 from hubchaos.stack.profiles import Budget, ResolvedProfile
-from hubchaos.stack.readiness import Progress
+from hubchaos.stack.readiness import Progress, tail
+from hubchaos.stack.wait import poll_until
 
 START_DEADLINE_S = 60.0
 MIGRATE_DEADLINE_S = 300.0
@@ -55,7 +54,7 @@ class StackDatabase:
 
     @property
     def superuser_dsn(self) -> str:
-        return parts.db_dsn(self.port, parts.SUPERUSER, parts.SUPERUSER_PASSWORD)
+        return endpoints.db_dsn(self.port, endpoints.SUPERUSER, endpoints.SUPERUSER_PASSWORD)
 
     @property
     def log_file(self) -> Path:
@@ -91,7 +90,7 @@ class StackDatabase:
                 break
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            _wait_until(lambda: self.pid() is None, 5.0)
+            poll_until(self.pid, lambda pid: pid is None, 5.0)
         return True
 
     def check(self) -> str | None:
@@ -139,7 +138,7 @@ class StackDatabase:
         """
         slots = self.budget.observer_slots
         limit = sum(count for name, count in slots.items() if name != "exporter") or 1
-        role = parts.OBSERVER_ROLE
+        role = endpoints.OBSERVER_ROLE
         try:
             with psycopg.connect(self.superuser_dsn, connect_timeout=10, autocommit=True) as conn:
                 exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
@@ -147,19 +146,10 @@ class StackDatabase:
                     conn.execute(f'CREATE ROLE "{role}" LOGIN')
                 conn.execute(
                     f'ALTER ROLE "{role}" LOGIN NOSUPERUSER '
-                    f"PASSWORD '{parts.OBSERVER_PASSWORD}' CONNECTION LIMIT {int(limit)}"
+                    f"PASSWORD '{endpoints.OBSERVER_PASSWORD}' CONNECTION LIMIT {int(limit)}"
                 )
                 conn.execute(f'GRANT pg_monitor TO "{role}"')
         except psycopg.Error as exc:
             raise StackError(
                 "postgres", f"creating the observer role failed: {exc}", str(self.log_file)
             ) from exc
-
-
-def _wait_until(condition: Callable[[], bool], deadline_s: float) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()

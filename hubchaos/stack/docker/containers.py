@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import StackError, UserError
-from hubchaos.stack.docker_compose import ServiceSpec
+from hubchaos.stack.docker.compose import ServiceSpec
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"

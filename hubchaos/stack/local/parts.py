@@ -7,24 +7,28 @@ orchestration in local.py readable.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from hubchaos.stack.binaries import Binaries
-from hubchaos.stack.layout import Layout
+from hubchaos.errors import UserError
+from hubchaos.stack import monitoring
+from hubchaos.stack.endpoints import (
+    APP_DB,
+    APP_PASSWORD,
+    APP_ROLE,
+    SUPERUSER,
+    SUPERUSER_PASSWORD,
+    db_dsn,
+    replica_name,
+    url,
+)
+from hubchaos.stack.local.binaries import Binaries
+from hubchaos.stack.local.layout import Layout
 from hubchaos.stack.ports import HOST, Ports
 from hubchaos.stack.profiles import PoolSettings
 from hubchaos.stack.readiness import Check, http_check
-
-APP_DB = "learninghub"
-APP_ROLE = "learninghub"
-APP_PASSWORD = "learninghub"  # loopback-only throwaway cluster (COMMON.md)
-OBSERVER_ROLE = "hubchaos_observer"
-OBSERVER_PASSWORD = "hubchaos_observer"
-SUPERUSER = "hubchaos"
-SUPERUSER_PASSWORD = "hubchaos"
 
 
 @dataclass(frozen=True)
@@ -35,34 +39,6 @@ class ProcessPart:
     endpoint: str
     deadline_s: float
     env: dict[str, str] = field(default_factory=dict)
-
-
-def url(port: int) -> str:
-    return f"http://{HOST}:{port}"
-
-
-def db_dsn(port: int, user: str, password: str, dbname: str = APP_DB) -> str:
-    return f"postgresql://{user}:{password}@{HOST}:{port}/{dbname}"
-
-
-def replica_urls(ports: Ports, replicas: int) -> list[str]:
-    return [url(ports.replica(i)) for i in range(1, replicas + 1)]
-
-
-def endpoints(ports: Ports, replicas: int) -> dict[str, Any]:
-    """The stack state's addresses, the same for every environment that publishes `ports`."""
-    return {
-        "app_url": url(ports.hub_web),
-        "app_replica_urls": replica_urls(ports, replicas),
-        "db_dsn": db_dsn(ports.postgres, SUPERUSER, SUPERUSER_PASSWORD),
-        "app_db_dsn": db_dsn(ports.hub_db, APP_ROLE, APP_PASSWORD),
-        "observer_dsn": db_dsn(ports.postgres, OBSERVER_ROLE, OBSERVER_PASSWORD),
-        "prometheus_url": url(ports.prometheus),
-        "alertmanager_url": url(ports.alertmanager),
-        "receiver_url": url(ports.receiver),
-        "exporter_url": url(ports.exporter),
-        "ports": ports.as_dict(),
-    }
 
 
 def toxiproxy_part(ports: Ports, binary: str | None) -> ProcessPart:
@@ -81,7 +57,7 @@ def toxiproxy_part(ports: Ports, binary: str | None) -> ProcessPart:
 def receiver_part(ports: Ports, layout: Layout) -> ProcessPart:
     endpoint = url(ports.receiver)
     argv = [
-        sys.executable, "-m", "hubchaos.stack.webhook_receiver",
+        sys.executable, str(monitoring.webhook_receiver_program()),
         "--host", HOST, "--port", str(ports.receiver),
         "--out", str(layout.receiver / "notifications.jsonl"),
     ]  # fmt: skip
@@ -144,10 +120,6 @@ def exporter_part(ports: Ports, binaries: Binaries) -> ProcessPart:
     )
 
 
-def replica_name(index: int) -> str:
-    return f"app-{index}"
-
-
 def app_part(ports: Ports, index: int, pool: PoolSettings) -> ProcessPart:
     """Replica `index` of learninghub; its database traffic goes through hub_db."""
     name = replica_name(index)
@@ -178,3 +150,11 @@ def config_paths(layout: Layout) -> dict[str, Path]:
         "prometheus": layout.prometheus / "prometheus.yml",
         "alertmanager": layout.alertmanager / "alertmanager.yml",
     }
+
+
+def require_app() -> None:
+    if importlib.util.find_spec("learninghub") is None:
+        raise UserError(
+            "the learninghub app is not installed: pip install -e environments/hub "
+            "(./scripts/setup does it)"
+        )

@@ -1,9 +1,10 @@
 """The docker stack's one-shot `migrate` service: schema, seed and roles.
 
-Runs inside the runtime image: `python3 -m learninghub migrate` (the app's own
+Runs inside the runtime image (compose.yaml mounts this file):
+`python3 -m learninghub migrate` (the app's own
 idempotent migration, with the profile's CONNECTION LIMIT for the app role),
 then the observers' role, a non-superuser with pg_monitor that is refused like
-the app when the ordinary slots run out (as hubchaos.stack.database does for
+the app when the ordinary slots run out (as hubchaos.stack.local.database does for
 the local stack).
 """
 
@@ -48,7 +49,7 @@ def ensure_observer_role(dsn: str, limit: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m hubchaos.stack.docker_migrate")
+    parser = argparse.ArgumentParser(prog="python3 migrate.py")
     parser.add_argument("--dsn", required=True, help="superuser DSN of the hub database")
     parser.add_argument("--role-connection-limit", type=int, default=-1)
     parser.add_argument("--observer-limit", type=int, default=6)

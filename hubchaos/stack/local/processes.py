@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import StackError
+from hubchaos.stack.wait import poll_until
 
 # Every spawned process carries this variable (value: the stack's state dir), so
 # `down` can find one whose pidfile was never written (killed between fork and write).
@@ -154,9 +155,7 @@ class ProcessTable:
         strays = self.strays()
         for pid in strays:
             _signal_process_and_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline and any(_alive(pid) for pid in strays):
-            time.sleep(0.05)
+        poll_until(lambda: any(_alive(pid) for pid in strays), lambda alive: not alive, deadline_s)
         for pid in strays:
             if _alive(pid):
                 _signal_process_and_group(pid, signal.SIGKILL)
@@ -280,14 +279,11 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def _wait_gone(record: ProcessRecord, deadline_s: float) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while True:
+    def gone() -> bool:
         _reap(record.pid)
-        if not is_ours(record):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
+        return not is_ours(record)
+
+    return poll_until(gone, bool, deadline_s)[1]
 
 
 def _reap(pid: int) -> None:
@@ -295,13 +291,3 @@ def _reap(pid: int) -> None:
     child = _children.get(pid)
     if child is not None and child.poll() is not None:
         del _children[pid]
-
-
-def tail(path: Path | str, lines: int = 3) -> str:
-    """The last few non-empty lines of a log file, joined for a one-line message."""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return ""
-    last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(last)[-400:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,3 +43,17 @@ class Layout:
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
+
+    def fresh_observation_dirs(self) -> None:
+        """Metrics, silences and notifications of an earlier run must not leak into this one."""
+        layout = self
+        for directory in (
+            layout.prometheus / "data",
+            layout.alertmanager / "data",
+            layout.receiver,
+        ):
+            shutil.rmtree(directory, ignore_errors=True)
+        for directory in (
+            layout.prometheus, layout.alertmanager, layout.receiver, layout.logs, layout.pids,
+        ):  # fmt: skip
+            directory.mkdir(parents=True, exist_ok=True)

@@ -21,10 +21,10 @@ from typing import Any
 import yaml
 
 from hubchaos.errors import UserError
+from hubchaos.stack.environments import environment_path
 
-COMPOSE_DIR = Path(__file__).resolve().parents[2] / "environments" / "docker"
-COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
-OFFLINE_OVERRIDE = COMPOSE_DIR / "compose.offline.yaml"
+COMPOSE_FILE = "compose.yaml"
+OFFLINE_OVERRIDE = "compose.offline.yaml"
 
 REPLICA_PREFIX = "app-"
 _KNOWN_KEYS = frozenset(
@@ -81,6 +81,17 @@ class ServiceSpec:
     @property
     def is_replica(self) -> bool:
         return self.name.startswith(REPLICA_PREFIX)
+
+
+def compose_dir() -> Path:
+    """environments/docker: the compose files and the images' Dockerfiles."""
+    return environment_path("docker")
+
+
+def compose_files(offline: bool) -> list[Path]:
+    """compose.yaml, with compose.offline.yaml laid over it for --offline."""
+    names = [COMPOSE_FILE, OFFLINE_OVERRIDE] if offline else [COMPOSE_FILE]
+    return [compose_dir() / name for name in names]
 
 
 def load_compose(

@@ -20,61 +20,36 @@ started before the error propagates.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
-import shutil
 import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 from hubchaos.errors import UserError
-from hubchaos.stack import parts
-from hubchaos.stack.binaries import Binaries, check_executable, toxiproxy_server_on_path
-from hubchaos.stack.database import StackDatabase
-from hubchaos.stack.health import (
-    PartStatus,
-    StackStatus,
-    collect_status,
-    leftover_status,
-    proxy_specs,
-)
-from hubchaos.stack.layout import Layout
-from hubchaos.stack.monitoring_files import write_monitoring_configs
-from hubchaos.stack.ports import Ports, ensure_free, is_free
-from hubchaos.stack.processes import ProcessRecord, ProcessTable, is_ours, stop_all
-from hubchaos.stack.profiles import Profiles, ResolvedProfile, load_profiles
-from hubchaos.stack.readiness import Progress, http_check, progress_to_stderr, wait_ready
-from hubchaos.stack.state import (
-    StackState,
-    read_state,
-    readable_state,
-    recorded_port_offset,
-    remove_state,
-    write_state,
-)
+from hubchaos.stack.base import BaseStack
+from hubchaos.stack.driver import DEFAULT_PROFILE, DEFAULT_REPLICAS, DEFAULT_STATE_DIR
+from hubchaos.stack.endpoints import endpoints, replica_name, replica_urls, url
+from hubchaos.stack.local import parts
+from hubchaos.stack.local.binaries import Binaries, resolve_toxiproxy
+from hubchaos.stack.local.database import StackDatabase
+from hubchaos.stack.local.health import collect_status, leftover_status, proxy_specs
+from hubchaos.stack.local.layout import Layout
+from hubchaos.stack.local.monitoring_files import write_monitoring_configs
+from hubchaos.stack.local.processes import ProcessRecord, ProcessTable, is_ours, stop_all
+from hubchaos.stack.ports import Ports, ensure_free
+from hubchaos.stack.profiles import Profiles, ResolvedProfile
+from hubchaos.stack.readiness import Progress, http_check, wait_ready
+from hubchaos.stack.state import StackState, readable_state, remove_state, write_state
 from hubchaos.stack.state_lock import state_lock
+from hubchaos.stack.status import StackStatus
 from hubchaos.stack.toxiproxy_setup import ensure_proxies
 
-__all__ = [
-    "DEFAULT_PROFILE",
-    "DEFAULT_REPLICAS",
-    "DEFAULT_STATE_DIR",
-    "DownReport",
-    "LocalStack",
-    "PartStatus",
-    "StackStatus",
-]
+__all__ = ["RESTARTABLE", "LocalStack"]
 
-DEFAULT_STATE_DIR = Path(".hubchaos")
-DEFAULT_PROFILE = "fixed"
-DEFAULT_REPLICAS = 2
 STOP_DEADLINE_S = 10.0
 HUB_WEB_DEADLINE_S = 20.0
 
@@ -84,14 +59,7 @@ RESTARTABLE = ("postgres", "toxiproxy", "receiver", "alertmanager", "prometheus"
 Spawned = tuple[ProcessRecord, float]  # the record and when it was spawned (monotonic)
 
 
-@dataclass(frozen=True)
-class DownReport:
-    stopped: list[str]
-    busy_ports: dict[int, str]  # port -> part, for ports still taken after down
-    purged: bool
-
-
-class LocalStack:
+class LocalStack(BaseStack):
     """The hub stack as local processes under one state directory.
 
     up(profile, replicas, toxiproxy)  start everything and wait until healthy
@@ -107,6 +75,8 @@ class LocalStack:
     $HUBCHAOS_PORT_OFFSET, else 0. `progress` receives one line per step.
     """
 
+    env = "local"
+
     def __init__(
         self,
         state_dir: Path | str = DEFAULT_STATE_DIR,
@@ -114,29 +84,13 @@ class LocalStack:
         progress: Progress | None = None,
         profiles: Profiles | None = None,
     ) -> None:
-        self.state_dir = Path(state_dir).absolute()
+        super().__init__(state_dir, port_offset, progress, profiles)
         self.layout = Layout(self.state_dir)
-        if port_offset is None:  # the stack recorded here knows its own ports best
-            port_offset = recorded_port_offset(self.state_dir)
-        self.port_offset = port_offset
-        self.ports = Ports.with_offset(self.port_offset)
-        self.progress: Progress = progress or progress_to_stderr
-        self._profiles = profiles
         self.table = ProcessTable(self.layout.pids, self.layout.logs)
-
-    @property
-    def profiles(self) -> Profiles:
-        if self._profiles is None:
-            self._profiles = load_profiles()
-        return self._profiles
 
     def database(self, ports: Ports | None = None) -> StackDatabase:
         port = (ports or self.ports).postgres
         return StackDatabase(self.layout, port, self.profiles.budget, self.progress)
-
-    def state(self) -> StackState | None:
-        """What stack.json says (None when no stack was brought up here)."""
-        return read_state(self.state_dir)
 
     def status(self) -> StackStatus:
         """Per part: healthy (answers its health check), running (process alive) or down."""
@@ -164,43 +118,30 @@ class LocalStack:
         resolved = self.profiles.resolve(profile, replicas)
         toxi_binary = resolve_toxiproxy(toxiproxy)
         binaries = Binaries.locate()
-        _require_app()
-        with state_lock(self.state_dir):
-            existing = self._already_up(resolved)
-            if existing is not None:
-                return existing
-            ensure_free(self.ports.wanted(replicas))
-            try:
-                with _sigterm_as_interrupt():
-                    return self._start(resolved, toxi_binary, binaries)
-            except BaseException:
-                self.progress("up failed: stopping everything that was started")
-                self._stop_everything(None)
-                raise
+        parts.require_app()
+        return self._bring_up(resolved, lambda: self._start(resolved, toxi_binary, binaries))
 
-    def _already_up(self, resolved: ResolvedProfile) -> StackState | None:
-        state = self.state()
-        alive = [record for record in self.table.records() if is_ours(record)]
-        if state is not None and alive:
-            same = (state.profile, state.replicas) == (resolved.name, resolved.replicas)
-            if same and self.status().healthy:
-                self.progress(f"the stack in {self.state_dir} is already up and healthy")
-                return state
-            what = (
-                "not every part is healthy (see `hubchaos status`)"
-                if same
-                else (f"with profile {state.profile}, {state.replicas} replicas")
-            )
-            raise UserError(
-                f"a stack is already running from {self.state_dir}, {what}: "
-                "run `hubchaos down` first"
-            )
-        if alive or self.table.strays() or self.database().pid() is not None:
-            self.progress("cleaning up what an interrupted `up` left behind")
-            self._stop_everything(state)
-        elif state is not None:
-            remove_state(self.state_dir)  # stale: every process of it is gone
-        return None
+    # What BaseStack asks of a driver: are parts alive, what is left over, how to stop all.
+
+    def _has_running_parts(self) -> bool:
+        return any(is_ours(record) for record in self.table.records())
+
+    def _has_leftovers(self) -> bool:
+        return (
+            self._has_running_parts()
+            or bool(self.table.strays())
+            or self.database().pid() is not None
+        )
+
+    def _ports_to_free(self) -> dict[str, int]:
+        state = readable_state(self.state_dir)
+        ports = Ports(**state.ports) if state else self._ports_of_last_up()
+        replicas = (
+            state.replicas
+            if state
+            else len([r for r in self.table.records() if r.name.startswith("app-")])
+        )
+        return ports.wanted(max(1, replicas))
 
     def _start(
         self, resolved: ResolvedProfile, toxi_binary: str | None, binaries: Binaries
@@ -211,7 +152,7 @@ class LocalStack:
             f"starting the hub stack (profile {resolved.name}, {resolved.replicas} replicas, "
             f"state {self.state_dir})"
         )
-        self._fresh_observation_dirs()
+        self.layout.fresh_observation_dirs()
         # `down` after a crash has no stack.json: this tells it which ports to check.
         layout.ports_file.write_text(json.dumps(ports.as_dict()))
         write_monitoring_configs(layout, ports, resolved.replicas)
@@ -240,7 +181,7 @@ class LocalStack:
         spawned.update({part.name: self._spawn(part) for part in late})
         for part in early[1:] + late:
             self._await(part, spawned[part.name])
-        hub_web = parts.url(ports.hub_web)
+        hub_web = url(ports.hub_web)
         wait_ready(
             "hub_web proxy", http_check(f"{hub_web}/healthz"), HUB_WEB_DEADLINE_S,
             self.progress, log_file=spawned[toxi.name][0].log_file,
@@ -262,7 +203,7 @@ class LocalStack:
             profile=resolved.name,
             replicas=resolved.replicas,
             toxiproxy_url=toxi.endpoint,
-            **parts.endpoints(ports, resolved.replicas),
+            **endpoints(ports, resolved.replicas),
             port_offset=self.port_offset,
             budget=resolved.as_dict(),
             toxiproxy={
@@ -299,16 +240,13 @@ class LocalStack:
             resolved = self.profiles.resolve(state.profile, replicas)
             ports = Ports(**state.ports)
             ensure_free(
-                {
-                    parts.replica_name(i): ports.replica(i)
-                    for i in range(state.replicas + 1, replicas + 1)
-                }
+                {replica_name(i): ports.replica(i) for i in range(state.replicas + 1, replicas + 1)}
             )
             self._restart_apps(state, resolved, replicas)
             write_monitoring_configs(self.layout, ports, replicas)
             self._reload_prometheus()
             state.replicas = replicas
-            state.app_replica_urls = parts.replica_urls(ports, replicas)
+            state.app_replica_urls = replica_urls(ports, replicas)
             return self._save(state, resolved)
 
     def restart(self, component: str) -> StackState:
@@ -322,7 +260,7 @@ class LocalStack:
             state = self._require_running()
             ports = Ports(**state.ports)
             resolved = self.profiles.resolve(state.profile, state.replicas)
-            replicas = [parts.replica_name(i) for i in range(1, state.replicas + 1)]
+            replicas = [replica_name(i) for i in range(1, state.replicas + 1)]
             if component == "postgres":
                 database = self.database(ports)
                 database.stop()
@@ -350,27 +288,7 @@ class LocalStack:
 
     # -------------------------------------------------------------------- down
 
-    def down(self, purge: bool = False) -> DownReport:
-        """Stop every part (even after an `up` that crashed halfway); keep the DB unless purge."""
-        if not self.state_dir.exists():
-            return DownReport([], {}, purged=False)
-        with state_lock(self.state_dir):
-            state = readable_state(self.state_dir)
-            ports = Ports(**state.ports) if state else self._ports_of_last_up()
-            replicas = (
-                state.replicas
-                if state
-                else len([r for r in self.table.records() if r.name.startswith("app-")])
-            )
-            stopped = self._stop_everything(state)
-            # Ports are only ours to worry about if we just stopped what held them.
-            wanted = ports.wanted(max(1, replicas))
-            busy = _wait_ports_free(wanted, deadline_s=5.0) if stopped else {}
-            if purge:
-                shutil.rmtree(self.state_dir, ignore_errors=True)
-            return DownReport(stopped, busy, purged=purge)
-
-    def _stop_everything(self, state: StackState | None) -> list[str]:
+    def _teardown(self, state: StackState | None) -> list[str]:
         """Stop every recorded process, then PostgreSQL; forget stack.json."""
         records = {record.name: record for record in self.table.records()}
         for name, raw in (state.processes if state else {}).items():
@@ -410,7 +328,7 @@ class LocalStack:
         record, started = spawned
         wait_ready(
             part.name, part.check, part.deadline_s, self.progress,
-            record=record, started_at=started,
+            alive=_alive(record), log_file=record.log_file, started_at=started,
         )  # fmt: skip
 
     def _part(
@@ -447,51 +365,17 @@ class LocalStack:
 
     def _await_replicas(self, state: StackState) -> None:
         for index, replica_url in enumerate(state.app_replica_urls, start=1):
-            name = parts.replica_name(index)
+            name = replica_name(index)
+            record = self.table.record(name)
             wait_ready(
                 name, http_check(f"{replica_url}/readyz"), 30.0, self.progress,
-                record=self.table.record(name),
+                alive=_alive(record), log_file=record.log_file if record else None,
             )  # fmt: skip
-
-    def _save(self, state: StackState, resolved: ResolvedProfile) -> StackState:
-        state.profile = resolved.name
-        state.budget = resolved.as_dict()
-        write_state(self.state_dir, state)
-        return state
 
     def _reload_prometheus(self) -> None:
         record = self.table.record("prometheus")
         if record is not None and is_ours(record):
             os.kill(record.pid, signal.SIGHUP)  # Prometheus re-reads its config on SIGHUP
-
-    def _require_running(self) -> StackState:
-        state = self.state()
-        if state is None:
-            raise UserError(f"no stack is running from {self.state_dir}: run `hubchaos up` first")
-        return state
-
-    def _fresh_observation_dirs(self) -> None:
-        """Metrics, silences and notifications of an earlier run must not leak into this one."""
-        layout = self.layout
-        for directory in (
-            layout.prometheus / "data",
-            layout.alertmanager / "data",
-            layout.receiver,
-        ):
-            shutil.rmtree(directory, ignore_errors=True)
-        for directory in (
-            layout.prometheus, layout.alertmanager, layout.receiver, layout.logs, layout.pids,
-        ):  # fmt: skip
-            directory.mkdir(parents=True, exist_ok=True)
-
-
-def resolve_toxiproxy(choice: str) -> str | None:
-    """The toxiproxy-server binary to run, or None for the embedded server."""
-    if choice == "embedded":
-        return None
-    if choice == "auto":
-        return toxiproxy_server_on_path()
-    return check_executable(choice)
 
 
 def _remember(state: StackState, record: ProcessRecord) -> None:
@@ -500,35 +384,8 @@ def _remember(state: StackState, record: ProcessRecord) -> None:
     state.logs[record.name] = record.log_file
 
 
-def _require_app() -> None:
-    if importlib.util.find_spec("learninghub") is None:
-        raise UserError(
-            "the learninghub app is not installed: pip install -e environments/hub "
-            "(./scripts/setup does it)"
-        )
-
-
-def _wait_ports_free(wanted: dict[str, int], deadline_s: float) -> dict[int, str]:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        busy = {port: part for part, port in wanted.items() if not is_free(port)}
-        if not busy or time.monotonic() >= deadline:
-            return busy
-        time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM unwind like Ctrl-C so a killed `up` still stops what it started."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _alive(record: ProcessRecord | None) -> Callable[[], bool] | None:
+    """Whether the part's process is still ours, for wait_ready (None: not watched)."""
+    if record is None:
+        return None
+    return lambda: is_ours(record)

@@ -7,8 +7,9 @@ environments/monitoring); this module only decides the targets and paths.
 from __future__ import annotations
 
 from hubchaos.stack import monitoring
-from hubchaos.stack.layout import Layout
-from hubchaos.stack.parts import config_paths, prometheus_targets, url
+from hubchaos.stack.endpoints import url
+from hubchaos.stack.local.layout import Layout
+from hubchaos.stack.local.parts import config_paths, prometheus_targets
 from hubchaos.stack.ports import Ports
 
 

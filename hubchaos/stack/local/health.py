@@ -1,4 +1,4 @@
-"""`hubchaos status`: every part of a running stack as healthy, running or down.
+"""`hubchaos status` of the local stack: every part as healthy, running or down.
 
 healthy  the process is ours and alive, and its health check passes
 running  the process is alive but the check fails (the detail says why)
@@ -7,34 +7,14 @@ down     no live process (or, for a proxy, not configured)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from hubchaos.stack import parts
-from hubchaos.stack.database import StackDatabase
+from hubchaos.stack.endpoints import replica_name
+from hubchaos.stack.local.database import StackDatabase
+from hubchaos.stack.local.processes import ProcessTable, is_ours
 from hubchaos.stack.ports import Ports, is_free
-from hubchaos.stack.processes import ProcessTable, is_ours
 from hubchaos.stack.readiness import Check, http_check
 from hubchaos.stack.state import StackState
+from hubchaos.stack.status import PartStatus, StackStatus
 from hubchaos.stack.toxiproxy_setup import ProxySpec, missing_proxies
-
-
-@dataclass(frozen=True)
-class PartStatus:
-    name: str
-    state: str  # healthy | running | down
-    endpoint: str
-    detail: str = ""
-    pid: int | None = None
-
-
-@dataclass(frozen=True)
-class StackStatus:
-    parts: list[PartStatus]
-    state: StackState | None
-
-    @property
-    def healthy(self) -> bool:
-        return bool(self.parts) and all(part.state == "healthy" for part in self.parts)
 
 
 def proxy_specs(ports: Ports) -> list[ProxySpec]:
@@ -56,7 +36,7 @@ def process_checks(state: StackState) -> list[tuple[str, Check, str]]:
         ("exporter", http_check(f"{state.exporter_url}/metrics", "\npg_up 1"), state.exporter_url),
     ]
     for index, replica_url in enumerate(state.app_replica_urls, start=1):
-        checks.append((parts.replica_name(index), http_check(f"{replica_url}/readyz"), replica_url))
+        checks.append((replica_name(index), http_check(f"{replica_url}/readyz"), replica_url))
     return checks
 
 

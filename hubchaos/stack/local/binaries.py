@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubchaos.errors import UserError
-from hubchaos.stack.postgres import find_pg_bin
+from hubchaos.stack.local.postgres import find_pg_bin
 
 # program -> (names to look for on PATH, Debian package)
 PROGRAMS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -78,3 +78,12 @@ def check_executable(path: str) -> str:
     if not os.access(candidate, os.X_OK):
         raise UserError(f"--toxiproxy {path}: not executable (chmod +x it)")
     return str(candidate.resolve())
+
+
+def resolve_toxiproxy(choice: str) -> str | None:
+    """The toxiproxy-server binary to run, or None for the embedded server."""
+    if choice == "embedded":
+        return None
+    if choice == "auto":
+        return toxiproxy_server_on_path()
+    return check_executable(choice)
