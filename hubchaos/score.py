@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hubchaos.journal_facts import Facts, facts_from_journal
+from hubchaos.journal.facts import Facts, facts_from_journal
 from hubchaos.verdict import Verdict, verdict_from_journal
 
 __all__ = [

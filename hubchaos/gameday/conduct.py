@@ -23,7 +23,6 @@ from types import FrameType
 
 from chaoslib.exceptions import ActivityFailed
 
-from hubchaos.display import run_display, wants_live_view
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.gameday.facilitation import NO_ANSWER, TYPED, Facilitation, indented, wrapped
 from hubchaos.gameday.plan import Plan, Step
@@ -41,6 +40,7 @@ from hubchaos.gameday.stack import GameDayStack
 from hubchaos.runner import run_experiment_file
 from hubchaos.settings import setting
 from hubchaos.verdict import ExitCode
+from hubchaos.view.display import run_display, wants_live_view
 
 __all__ = ["RECORD_FILE", "conduct", "step_directory"]
 
@@ -249,7 +249,7 @@ class _GameDay:
         """The experiment's own report; a report that fails must not end the game day."""
         if result.journal is None:
             return result
-        from hubchaos.report import write_report  # matplotlib: only when needed
+        from hubchaos.report.writer import write_report  # matplotlib: only when needed
 
         try:
             files = write_report(result.journal, directory, stem=Path(result.path).stem)

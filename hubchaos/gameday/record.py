@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.gameday.plan import Plan, Step
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.redact import redact, redact_text
+from hubchaos.journal.facts import facts_from_journal
+from hubchaos.report.redact import redact, redact_text
 from hubchaos.score import Score, score_run
 from hubchaos.verdict import ExitCode, Verdict
 

@@ -15,9 +15,9 @@ from hubchaos.gameday.plan import load_plan
 from hubchaos.gameday.record import GameDayRecord, Observation, StepRecord, experiment_result
 from hubchaos.gameday.report import write_gameday_report
 from hubchaos.gameday.report_content import SCORE_COMBINATION, gameday_score
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.plots import COLOURS
-from hubchaos.report import write_report
+from hubchaos.journal.facts import facts_from_journal
+from hubchaos.report.plots import COLOURS
+from hubchaos.report.writer import write_report
 from hubchaos.score import DEFINITION, combine, score_run
 from hubchaos.verdict import verdict_from_journal
 from tests.gameday.conftest import REPO
