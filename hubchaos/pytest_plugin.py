@@ -229,7 +229,7 @@ class ExperimentItem(pytest.Item):
         from hubchaos.report.writer import write_report
 
         out_dir = self.config.invocation_params.dir / report_dir
-        written = write_report(run.journal, out_dir, stem=self.path.stem)
+        written = write_report(run.outcome, out_dir, stem=self.path.stem)
         self.user_properties += [("report", str(path)) for path in written]
 
 

@@ -113,7 +113,7 @@ def run_command(
         from hubchaos.report.writer import write_report
 
         for run in runs:
-            for written in write_report(run.journal, Path(report_dir), stem=Path(run.path).stem):
+            for written in write_report(run.outcome, Path(report_dir), stem=Path(run.path).stem):
                 click.echo(f"hubchaos: report: {written}", err=True)
     sys.exit(overall_code([run.verdict.code for run in runs]))
 

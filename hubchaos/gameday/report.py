@@ -14,7 +14,6 @@ from pathlib import Path
 
 from hubchaos.gameday.record import GameDayRecord
 from hubchaos.gameday.report_content import FIGURES, figure_name, gameday_document, relative
-from hubchaos.journal.facts import facts_from_journal
 from hubchaos.report.html import render_html
 from hubchaos.report.markdown import markdown_from_document
 from hubchaos.report.plots import Plot, render_plots
@@ -41,10 +40,10 @@ def _figures(record: GameDayRecord, out_dir: Path) -> tuple[list[Plot], dict[str
     plots: list[Plot] = []
     files: dict[str, str] = {}
     for result in record.experiments:
-        if result.journal is None:
+        if result.outcome is None:
             continue
         stem = Path(result.path).stem
-        for plot in render_plots(facts_from_journal(result.journal)):
+        for plot in render_plots(result.outcome.facts):
             if plot.name not in FIGURES:
                 continue
             name = figure_name(result, plot.name)

@@ -14,25 +14,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hubchaos.journal.facts import facts_from_journal
 from hubchaos.report.content import build_document
 from hubchaos.report.doc import Document
 from hubchaos.report.html import render_html
 from hubchaos.report.markdown import markdown_from_document
+from hubchaos.report.outcome import RunOutcome
 from hubchaos.report.plots import Plot, render_plots
-from hubchaos.report.redact import redact
-from hubchaos.score import score_run
-from hubchaos.verdict import verdict_from_journal
 
 __all__ = ["markdown_from_document", "prepare_report", "render_markdown", "write_report"]
 
 
-def write_report(journal: dict[str, Any], out_dir: Path, stem: str = "report") -> list[Path]:
+def write_report(
+    run: Mapping[str, Any] | RunOutcome, out_dir: Path, stem: str = "report"
+) -> list[Path]:
     """Write `<stem>.md`, `<stem>.html` and the plots `<stem>-<plot>.svg` into `out_dir`;
-    return the files written."""
+    return the files written. `run` is a journal, or the outcome the runner judged."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    document, plots = prepare_report(journal)
+    document, plots = prepare_report(run)
     plot_files: dict[str, str] = {}
     written: list[Path] = []
     for plot in plots:
@@ -48,16 +47,17 @@ def write_report(journal: dict[str, Any], out_dir: Path, stem: str = "report") -
     return written
 
 
-def prepare_report(journal: dict[str, Any]) -> tuple[Document, list[Plot]]:
-    """The report's document and plots, computed from the redacted journal."""
-    journal = redact(journal)
-    facts = facts_from_journal(journal)
-    plots = render_plots(facts)
-    verdict = verdict_from_journal(journal)
-    return build_document(journal, verdict, facts, score_run(journal), plots), plots
+def prepare_report(run: Mapping[str, Any] | RunOutcome) -> tuple[Document, list[Plot]]:
+    """The report's document and plots, from the outcome of the redacted journal."""
+    outcome = run if isinstance(run, RunOutcome) else RunOutcome.of(run)
+    plots = render_plots(outcome.facts)
+    document = build_document(outcome.journal, outcome.verdict, outcome.facts, outcome.score, plots)
+    return document, plots
 
 
-def render_markdown(journal: dict[str, Any], plot_files: Mapping[str, str] | None = None) -> str:
+def render_markdown(
+    run: Mapping[str, Any] | RunOutcome, plot_files: Mapping[str, str] | None = None
+) -> str:
     """The report as Markdown; plots are linked when `plot_files` maps their names to files."""
-    document, _ = prepare_report(journal)
+    document, _ = prepare_report(run)
     return markdown_from_document(document, plot_files or {})
