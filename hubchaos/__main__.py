@@ -1,3 +1,3 @@
-from hubchaos.cli import main
+from hubchaos.cli.app import main
 
 main()

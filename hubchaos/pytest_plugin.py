@@ -176,8 +176,8 @@ class ExperimentItem(pytest.Item):
         """Run the experiment; anything that kept it from running is an error, not a failure."""
         if self.config.getoption("setupplan"):
             return
-        from hubchaos.progress import ProgressLines
         from hubchaos.runner import run_experiment_file
+        from hubchaos.view.progress import ProgressLines
 
         problem = self._why_it_cannot_run()
         if problem:  # failed out here, the report is one line without an exception chain
@@ -226,10 +226,10 @@ class ExperimentItem(pytest.Item):
         report_dir = self.config.getoption("hubchaos_report_dir")
         if not report_dir:
             return
-        from hubchaos.report import write_report
+        from hubchaos.report.writer import write_report
 
         out_dir = self.config.invocation_params.dir / report_dir
-        written = write_report(run.journal, out_dir, stem=self.path.stem)
+        written = write_report(run.outcome, out_dir, stem=self.path.stem)
         self.user_properties += [("report", str(path)) for path in written]
 
 

@@ -2,7 +2,8 @@
 
 `chaos run` exits 0 even when the baseline was not met or an action failed,
 so the verdict is computed from the journal (hubchaos.verdict), never from
-chaoslib's own status alone.
+chaoslib's own status alone. It is computed once, with the facts and score
+the report needs, as the run's `RunOutcome` (hubchaos.report.outcome), and handed on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from chaoslib.exit import exit_signals
 from chaoslib.experiment import run_experiment
 
 from hubchaos.experiments import load_valid_experiment
-from hubchaos.verdict import Verdict, verdict_from_journal
+from hubchaos.report.outcome import RunOutcome
+from hubchaos.verdict import Verdict
 
 __all__ = ["ExperimentRun", "export_stack_environment", "run_experiment_file"]
 
@@ -35,9 +37,13 @@ class ExperimentRun:
     path: str
     title: str
     journal_path: Path
-    journal: dict[str, Any]
-    verdict: Verdict
+    journal: dict[str, Any]  # as chaoslib wrote it (the file at journal_path)
+    outcome: RunOutcome  # verdict, facts and score, from the redacted journal
     seconds: float
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
 
 
 def run_experiment_file(
@@ -59,7 +65,7 @@ def run_experiment_file(
         title=str(experiment.get("title", Path(path).stem)),
         journal_path=journal_path,
         journal=journal,
-        verdict=verdict_from_journal(journal),
+        outcome=RunOutcome.of(journal),
         seconds=seconds,
     )
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hubchaos.journal_facts import Facts, facts_from_journal
+from hubchaos.journal.facts import Facts, facts_from_journal
 from hubchaos.verdict import Verdict, verdict_from_journal
 
 __all__ = [
@@ -88,10 +88,14 @@ class Score:
         return sum(part.max for part in self.parts)
 
 
-def score_run(journal: dict[str, Any]) -> Score:
-    """The resilience score of one run (see the module docstring for the definition)."""
-    facts = facts_from_journal(journal)
-    verdict = verdict_from_journal(journal)
+def score_run(
+    journal: dict[str, Any], facts: Facts | None = None, verdict: Verdict | None = None
+) -> Score:
+    """The resilience score of one run (see the module docstring for the definition).
+
+    `facts` and `verdict`, when the caller has them, must be the journal's own."""
+    facts = facts_from_journal(journal) if facts is None else facts
+    verdict = verdict_from_journal(journal) if verdict is None else verdict
     parts = [
         _hypothesis(verdict),
         _against_target(

@@ -24,7 +24,6 @@ from types import FrameType
 from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.activity.settings import setting
-from hubchaos.display import run_display, wants_live_view
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.gameday.facilitation import NO_ANSWER, TYPED, Facilitation, indented, wrapped
 from hubchaos.gameday.plan import Plan, Step
@@ -41,6 +40,7 @@ from hubchaos.gameday.record import (
 from hubchaos.gameday.stack import GameDayStack
 from hubchaos.runner import run_experiment_file
 from hubchaos.verdict import ExitCode
+from hubchaos.view.display import run_display, wants_live_view
 
 __all__ = ["RECORD_FILE", "conduct", "step_directory"]
 
@@ -205,9 +205,7 @@ class _GameDay:
             position=f"step {step.number}/{len(self.plan.steps)}",
         ) as handlers:
             run = run_experiment_file(str(step.experiment_path), directory, handlers)
-        result = experiment_result(
-            step, profile, run.verdict, run.seconds, run.journal_path, run.journal
-        )
+        result = experiment_result(step, profile, run.outcome, run.seconds, run.journal_path)
         result = self.write_report(result, directory)
         self.record.experiments.append(result)
         if run.verdict.code == ExitCode.INTERRUPTED:
@@ -247,12 +245,12 @@ class _GameDay:
 
     def write_report(self, result: ExperimentResult, directory: Path) -> ExperimentResult:
         """The experiment's own report; a report that fails must not end the game day."""
-        if result.journal is None:
+        if result.outcome is None:
             return result
-        from hubchaos.report import write_report  # matplotlib: only when needed
+        from hubchaos.report.writer import write_report  # matplotlib: only when needed
 
         try:
-            files = write_report(result.journal, directory, stem=Path(result.path).stem)
+            files = write_report(result.outcome, directory, stem=Path(result.path).stem)
         except Exception as exc:  # the run itself is recorded; its report can be redone
             self.progress(f"could not write the report of {result.path}: {exc}")
             return result

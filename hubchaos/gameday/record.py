@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.gameday.plan import Plan, Step
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.redact import redact, redact_text
-from hubchaos.score import Score, score_run
+from hubchaos.report.outcome import RunOutcome
+from hubchaos.report.redact import redact_text
+from hubchaos.score import Score
 from hubchaos.verdict import ExitCode, Verdict
 
 __all__ = [
@@ -73,7 +73,7 @@ class ExperimentResult:
     verdict: Verdict
     seconds: float
     journal_path: Path | None = None
-    journal: dict[str, Any] | None = None
+    outcome: RunOutcome | None = None  # the runner's judgement: redacted journal, facts, score
     score: Score | None = None
     seconds_to_detect: float | None = None
     seconds_to_recover: float | None = None
@@ -82,6 +82,11 @@ class ExperimentResult:
     recovered_at: datetime | None = None
     alerts_fired: tuple[AlertFired, ...] = ()  # in the order they first fired
     report_files: tuple[Path, ...] = ()
+
+    @property
+    def journal(self) -> dict[str, Any] | None:
+        """The run's journal, redacted."""
+        return self.outcome.journal if self.outcome else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,15 +114,10 @@ class ExperimentResult:
 
 
 def experiment_result(
-    step: Step, profile: str, verdict: Verdict, seconds: float, journal_path: Path | None,
-    journal: dict[str, Any] | None,
-) -> ExperimentResult:  # fmt: skip
-    """The result of a run, with the score and the detection/recovery facts of its journal."""
-    ran = (step.index, step.experiment, step.title, step.experiment_title, profile, verdict)
-    if journal is None:
-        return ExperimentResult(*ran, seconds)
-    journal = redact(journal)
-    facts = facts_from_journal(journal)
+    step: Step, profile: str, outcome: RunOutcome, seconds: float, journal_path: Path | None
+) -> ExperimentResult:
+    """The result of a run, with the score and the detection/recovery facts of its outcome."""
+    facts = outcome.facts
     fired: list[AlertFired] = []
     for change in facts.alert_changes:
         after_fault = facts.fault_start is None or change.time >= facts.fault_start
@@ -131,11 +131,16 @@ def experiment_result(
             )
             fired.append(AlertFired(change.alert, offset))
     return ExperimentResult(
-        *ran,
+        step.index,
+        step.experiment,
+        step.title,
+        step.experiment_title,
+        profile,
+        outcome.verdict,
         seconds,
         journal_path=journal_path,
-        journal=journal,
-        score=score_run(journal),
+        outcome=outcome,
+        score=outcome.score,
         seconds_to_detect=facts.seconds_to_detect(),
         seconds_to_recover=facts.seconds_to_recover(),
         fault_started=facts.fault_start,

@@ -1,6 +1,6 @@
 """The game day's combined report: `gameday.md` and `gameday.html` for the whole session.
 
-What it says is built in `report_content` as a `hubchaos.report_doc`
+What it says is built in `report_content` as a `hubchaos.report.doc`
 document, so the run report's renderers lay it out and both files say the
 same thing. Each experiment's connection and alert graphs are drawn again
 from its journal under names unique to its step; the Markdown links the SVGs
@@ -14,10 +14,9 @@ from pathlib import Path
 
 from hubchaos.gameday.record import GameDayRecord
 from hubchaos.gameday.report_content import FIGURES, figure_name, gameday_document, relative
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.plots import Plot, render_plots
-from hubchaos.report import markdown_from_document
-from hubchaos.report_html import render_html
+from hubchaos.report.html import render_html
+from hubchaos.report.markdown import markdown_from_document
+from hubchaos.report.plots import Plot, render_plots
 
 __all__ = ["REPORT_STEM", "write_gameday_report"]
 
@@ -41,10 +40,10 @@ def _figures(record: GameDayRecord, out_dir: Path) -> tuple[list[Plot], dict[str
     plots: list[Plot] = []
     files: dict[str, str] = {}
     for result in record.experiments:
-        if result.journal is None:
+        if result.outcome is None:
             continue
         stem = Path(result.path).stem
-        for plot in render_plots(facts_from_journal(result.journal)):
+        for plot in render_plots(result.outcome.facts):
             if plot.name not in FIGURES:
                 continue
             name = figure_name(result, plot.name)

@@ -1,4 +1,4 @@
-"""What the game day's combined report says, as a `hubchaos.report_doc` document.
+"""What the game day's combined report says, as a `hubchaos.report.doc` document.
 
 Summary, every experiment's verdict, score and times to detect and recover
 (with its connection and alert graphs and a link to its full report), the
@@ -14,8 +14,7 @@ from pathlib import Path
 from hubchaos.gameday.facilitation import TYPED
 from hubchaos.gameday.recap import alerts_in_order
 from hubchaos.gameday.record import ExperimentResult, GameDayRecord
-from hubchaos.redact import redact_text
-from hubchaos.report_doc import (
+from hubchaos.report.doc import (
     Block,
     BulletList,
     Document,
@@ -32,7 +31,8 @@ from hubchaos.report_doc import (
     link,
     strong,
 )
-from hubchaos.report_format import NBSP, clock, seconds
+from hubchaos.report.format import NBSP, clock, seconds
+from hubchaos.report.redact import redact_text
 from hubchaos.score import DEFINITION, Score, combine
 
 __all__ = [

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hubchaos.journal_facts import facts_from_journal
+from hubchaos.journal.facts import facts_from_journal
 from hubchaos.score import score_run
 from tests.experiments.conftest import EXPERIMENTS, REPO, HubStack
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hubchaos.journal_facts import facts_from_journal
+from hubchaos.journal.facts import facts_from_journal
 from hubchaos.score import score_run
 from hubchaos.verdict import verdict_from_journal
 from tests.experiments.conftest import ExperimentOutcome, HubStack

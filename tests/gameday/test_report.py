@@ -15,9 +15,10 @@ from hubchaos.gameday.plan import load_plan
 from hubchaos.gameday.record import GameDayRecord, Observation, StepRecord, experiment_result
 from hubchaos.gameday.report import write_gameday_report
 from hubchaos.gameday.report_content import SCORE_COMBINATION, gameday_score
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.plots import COLOURS
-from hubchaos.report import write_report
+from hubchaos.journal.facts import facts_from_journal
+from hubchaos.report.outcome import RunOutcome
+from hubchaos.report.plots import COLOURS
+from hubchaos.report.writer import write_report
 from hubchaos.score import DEFINITION, combine, score_run
 from hubchaos.verdict import verdict_from_journal
 from tests.gameday.conftest import REPO
@@ -60,10 +61,9 @@ def gameday_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[GameDayRec
         directory.mkdir(parents=True)
         journal_path = directory / "incident-replay.journal.json"
         journal_path.write_text("{}")
-        result = experiment_result(
-            step, step.profile or "?", verdict_from_journal(journal), 30.0, journal_path, journal
-        )
-        files = write_report(journal, directory, stem="incident-replay")
+        outcome = RunOutcome.of(journal)
+        result = experiment_result(step, step.profile or "?", outcome, 30.0, journal_path)
+        files = write_report(outcome, directory, stem="incident-replay")
         rec.experiments.append(replace(result, report_files=tuple(files)))
     rec.observations += [
         Observation(rec.started + timedelta(seconds=65), 2, "Which alert fired first?",

@@ -15,9 +15,9 @@ import time
 
 from rich.console import Console
 
-from hubchaos.live import LiveView, render_panel
-from hubchaos.readings import Readings
-from hubchaos.run_watch import RunWatch
+from hubchaos.view.live import LiveView, render_panel
+from hubchaos.view.readings import Readings
+from hubchaos.view.run_watch import RunWatch
 from tests.live.test_readings import INCIDENT_SAMPLE
 
 EXPERIMENT = {"title": "Incident replay: a connection flood against the learning hub"}

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hubchaos.display import wants_live_view
-from hubchaos.progress import ProgressLines, StatusTicker
+from hubchaos.view.display import wants_live_view
+from hubchaos.view.progress import ProgressLines, StatusTicker
 from tests.live.test_live_view import EXPERIMENT, FLOOD, _closed_port_url
 
 

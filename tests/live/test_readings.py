@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubchaos.readings import Readings, fraction, number, percent, rate, seconds
+from hubchaos.view.readings import Readings, fraction, number, percent, rate, seconds
 
 # one sample as hubchaos.controls.timeline.Sampler.sample() returns it mid-incident
 INCIDENT_SAMPLE = {

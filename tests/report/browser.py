@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from hubchaos.plots import COLOURS
+from hubchaos.report.plots import COLOURS
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TIMEOUT_S = 90

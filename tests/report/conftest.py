@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hubchaos.report import write_report
+from hubchaos.report.writer import write_report
 
 DATA = Path(__file__).parent / "data"
 RUNS = ("incident-replay.fixed", "incident-replay.incident", "db-latency.fixed")

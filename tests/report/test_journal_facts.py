@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from hubchaos.journal_facts import (
+from hubchaos.journal.facts import (
     RECOVERED_ERROR_RATE,
     RECOVERY_CONFIRM_SAMPLES,
     facts_from_journal,

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.plots import COLOURS, render_plots
+from hubchaos.journal.facts import facts_from_journal
+from hubchaos.report.plots import COLOURS, render_plots
 
 Journals = Callable[[str], dict[str, Any]]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from hubchaos.report import write_report
+from hubchaos.report.writer import write_report
 from tests.report.conftest import WrittenReport
 
 SECTION_IDS = [

@@ -10,8 +10,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.report import render_markdown
+from hubchaos.journal.facts import facts_from_journal
+from hubchaos.report.writer import render_markdown
 from hubchaos.score import DEFINITION, score_run
 from tests.report.conftest import WrittenReport, load_journal
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hubchaos.report import write_report
+from hubchaos.report.writer import write_report
 
 Journals = Callable[[str], dict[str, Any]]
 

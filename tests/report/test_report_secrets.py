@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hubchaos.report import write_report
+from hubchaos.report.writer import write_report
 from tests.report.conftest import RUNS, WrittenReport
 
 DSN_PASSWORD = re.compile(r"://([^:/@\s]+):([^@\s]+)@")

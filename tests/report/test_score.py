@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hubchaos.journal_facts import facts_from_journal, parse_time
+from hubchaos.journal.facts import facts_from_journal, parse_time
 from hubchaos.score import DEFINITION, Score, combine, score_run
 
 Journals = Callable[[str], dict[str, Any]]

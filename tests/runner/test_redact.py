@@ -1,4 +1,4 @@
-from hubchaos.redact import redact, redact_text
+from hubchaos.report.redact import redact, redact_text
 
 
 def test_passwords_in_dsns_urls_and_keys_are_masked() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubchaos.journal_facts import Facts
-from hubchaos.report_doc import (
+from hubchaos.journal.facts import Facts
+from hubchaos.report.doc import (
     Block,
     BulletList,
     Line,
@@ -19,7 +19,7 @@ from hubchaos.report_doc import (
     line,
     strong,
 )
-from hubchaos.report_format import compact, number, seconds
+from hubchaos.report.format import compact, number, seconds
 from hubchaos.score import DETECT_TARGET_S, RECOVER_TARGET_S, Score
 from hubchaos.verdict import Verdict
 

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from chaoslib.run import RunEventHandler
 
 from hubchaos.controls.timeline import Sampler
-from hubchaos.readings import Readings
+from hubchaos.view.readings import Readings
 
 __all__ = ["STATUS_INTERVAL_S", "ProgressLines", "StatusTicker"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubchaos.journal_time import parse_time
+from hubchaos.journal.timestamps import parse_time
 
 __all__ = ["FaultWindow", "fault_windows"]
 

@@ -22,8 +22,8 @@ SUBCOMMANDS: dict[str, str] = {
     "up": "hubchaos.stack.cli:up_command",
     "status": "hubchaos.stack.cli:status_command",
     "down": "hubchaos.stack.cli:down_command",
-    "run": "hubchaos.run_cli:run_command",
-    "report": "hubchaos.report_cli:report_command",
+    "run": "hubchaos.cli.run:run_command",
+    "report": "hubchaos.cli.report:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",
 }
 

@@ -1,7 +1,7 @@
 """The report as a small document tree, so Markdown and HTML say exactly the same thing.
 
-`hubchaos.report_content` builds it from a journal; `hubchaos.report`
-renders it as Markdown and `hubchaos.report_html` as HTML. Text here is
+`hubchaos.report.content` builds it from a journal; `hubchaos.report.markdown`
+renders it as Markdown and `hubchaos.report.html` as HTML. Text here is
 plain (each renderer escapes it); styles say what a piece of text is, not
 how it looks.
 """
@@ -87,7 +87,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    name: str  # the plot's name in hubchaos.plots
+    name: str  # the plot's name in hubchaos.report.plots
     title: str
     description: str  # what it shows, in words (alt text and caption)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from hubchaos.progress import ProgressLines, StatusTicker
+from hubchaos.view.progress import ProgressLines, StatusTicker
 
 __all__ = ["run_display", "wants_live_view"]
 
@@ -33,7 +33,7 @@ def run_display(
 ) -> Iterator[list[Any]]:
     """Shows one experiment's run; yields the chaoslib event handlers to run it with."""
     if live:
-        from hubchaos.live import LiveView  # rich is only imported when it draws
+        from hubchaos.view.live import LiveView  # rich is only imported when it draws
 
         with LiveView(prometheus_url, title=title, position=position) as view:
             yield view.handlers

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from html import escape
 
 from hubchaos import __version__
-from hubchaos.plots import Plot
-from hubchaos.report_doc import Block, BulletList, Document, Figure, Line, Paragraph, Section, Table
+from hubchaos.report.doc import Block, BulletList, Document, Figure, Line, Paragraph, Section, Table
+from hubchaos.report.plots import Plot
 
 __all__ = ["render_html"]
 

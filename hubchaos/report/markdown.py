@@ -1,25 +1,11 @@
-"""The run report in the postmortem shape the team already reads.
-
-Summary and impact in numbers, timeline, graphs, hypothesis results against
-their tolerances, time to detect and to recover, what deviated with the
-runbook links of the alerts that fired, the resilience score and whether the
-stack was restored. `write_report` writes it as Markdown (plots as SVG files
-next to it) and as one self-contained HTML file. Secrets are redacted from
-the journal before anything is computed from it.
-"""
+"""The report document as Markdown: plain to read and to grep, plots linked as SVG files."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-from hubchaos.journal_facts import facts_from_journal
-from hubchaos.plots import Plot, render_plots
-from hubchaos.redact import redact
-from hubchaos.report_content import build_document
-from hubchaos.report_doc import (
+from hubchaos.report.doc import (
     Block,
     BulletList,
     Document,
@@ -30,50 +16,8 @@ from hubchaos.report_doc import (
     Span,
     Table,
 )
-from hubchaos.report_html import render_html
-from hubchaos.score import score_run
-from hubchaos.verdict import verdict_from_journal
 
-__all__ = ["markdown_from_document", "prepare_report", "render_markdown", "write_report"]
-
-
-def write_report(journal: dict[str, Any], out_dir: Path, stem: str = "report") -> list[Path]:
-    """Write `<stem>.md`, `<stem>.html` and the plots `<stem>-<plot>.svg` into `out_dir`;
-    return the files written."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    document, plots = prepare_report(journal)
-    plot_files: dict[str, str] = {}
-    written: list[Path] = []
-    for plot in plots:
-        path = out_dir / f"{stem}-{plot.name}.svg"
-        path.write_bytes(plot.svg)
-        plot_files[plot.name] = path.name
-    markdown = out_dir / f"{stem}.md"
-    markdown.write_text(markdown_from_document(document, plot_files))
-    html = out_dir / f"{stem}.html"
-    html.write_text(render_html(document, plots))
-    written += [markdown, html]
-    written += [out_dir / name for name in plot_files.values()]
-    return written
-
-
-def prepare_report(journal: dict[str, Any]) -> tuple[Document, list[Plot]]:
-    """The report's document and plots, computed from the redacted journal."""
-    journal = redact(journal)
-    facts = facts_from_journal(journal)
-    plots = render_plots(facts)
-    verdict = verdict_from_journal(journal)
-    return build_document(journal, verdict, facts, score_run(journal), plots), plots
-
-
-def render_markdown(journal: dict[str, Any], plot_files: Mapping[str, str] | None = None) -> str:
-    """The report as Markdown; plots are linked when `plot_files` maps their names to files."""
-    document, _ = prepare_report(journal)
-    return markdown_from_document(document, plot_files or {})
-
-
-# --------------------------------------------------------------------------- Markdown
+__all__ = ["markdown_from_document"]
 
 # any run of whitespace, no-break spaces included: Markdown files stay plain to grep
 _WHITESPACE = re.compile(r"\s+")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hubchaos.errors import UserError
-from hubchaos.report import write_report
+from hubchaos.report.writer import write_report
 
 __all__ = ["report_command"]
 

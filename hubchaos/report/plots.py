@@ -20,7 +20,7 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hubchaos.journal_facts import AlertPeriod, Facts
+from hubchaos.journal.facts import AlertPeriod, Facts
 
 __all__ = ["COLOURS", "Plot", "render_plots"]
 

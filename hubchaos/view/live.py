@@ -32,9 +32,9 @@ from rich.table import Table
 from rich.text import Text
 
 from hubchaos.controls.timeline import Sampler
-from hubchaos.progress import ProgressLines
-from hubchaos.readings import Readings, fraction, number, percent, rate, seconds
-from hubchaos.run_watch import RunWatch, WatchSnapshot
+from hubchaos.view.progress import ProgressLines
+from hubchaos.view.readings import Readings, fraction, number, percent, rate, seconds
+from hubchaos.view.run_watch import RunWatch, WatchSnapshot
 
 __all__ = ["LiveView", "render_panel"]
 

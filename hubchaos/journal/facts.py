@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hubchaos.journal_faults import FaultWindow, fault_windows
-from hubchaos.journal_time import parse_time
+from hubchaos.journal.faults import FaultWindow, fault_windows
+from hubchaos.journal.timestamps import parse_time
 
 __all__ = [
     "RECOVERED_ERROR_RATE",

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hubchaos.journal_facts import RECOVERED_ERROR_RATE, RECOVERY_CONFIRM_SAMPLES, Facts
-from hubchaos.plots import Plot
-from hubchaos.report_doc import (
+from hubchaos.journal.facts import RECOVERED_ERROR_RATE, RECOVERY_CONFIRM_SAMPLES, Facts
+from hubchaos.report.doc import (
     Block,
     BulletList,
     Document,
@@ -28,7 +27,7 @@ from hubchaos.report_doc import (
     link,
     strong,
 )
-from hubchaos.report_format import (
+from hubchaos.report.format import (
     NBSP,
     compact,
     describe_tolerance,
@@ -36,8 +35,9 @@ from hubchaos.report_format import (
     runbook_href,
     seconds,
 )
-from hubchaos.report_summary import against, summary_section
-from hubchaos.report_timeline import timeline_section
+from hubchaos.report.plots import Plot
+from hubchaos.report.summary import against, summary_section
+from hubchaos.report.timeline import timeline_section
 from hubchaos.score import DEFINITION, DETECT_TARGET_S, RECOVER_TARGET_S, Score
 from hubchaos.verdict import Verdict
 

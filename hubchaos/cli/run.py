@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 
 from hubchaos.activity.settings import setting
-from hubchaos.display import run_display, wants_live_view
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.experiments import load_valid_experiment
-from hubchaos.junit import SKIPPED, ExperimentResult, write_junit
+from hubchaos.report.junit import SKIPPED, ExperimentResult, write_junit
 from hubchaos.runner import ExperimentRun, export_stack_environment, run_experiment_file
 from hubchaos.verdict import ExitCode, invalid_verdict
+from hubchaos.view.display import run_display, wants_live_view
 
 __all__ = ["run_command"]
 
@@ -110,10 +110,10 @@ def run_command(
         write_junit(results, junit_path, started)
         click.echo(f"hubchaos: JUnit: {junit_path}", err=True)
     if report_dir:
-        from hubchaos.report import write_report
+        from hubchaos.report.writer import write_report
 
         for run in runs:
-            for written in write_report(run.journal, Path(report_dir), stem=Path(run.path).stem):
+            for written in write_report(run.outcome, Path(report_dir), stem=Path(run.path).stem):
                 click.echo(f"hubchaos: report: {written}", err=True)
     sys.exit(overall_code([run.verdict.code for run in runs]))
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hubchaos.journal_facts import Facts, parse_time
-from hubchaos.report_doc import Line, Section, Span, Table, bad, good, line, strong
-from hubchaos.report_format import NBSP, clock, seconds
+from hubchaos.journal.facts import Facts, parse_time
+from hubchaos.report.doc import Line, Section, Span, Table, bad, good, line, strong
+from hubchaos.report.format import NBSP, clock, seconds
 from hubchaos.verdict import Verdict
 
 __all__ = ["timeline_section"]
