@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "hubchaos.run_cli:run_command",
     "report": "hubchaos.report_cli:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",
+    "budget": "hubchaos.budget.cli:budget_command",
 }
 
 

@@ -1,0 +1,1 @@
+"""`hubchaos budget`: the connection arithmetic of a profile or Kubernetes overlay, before deploy."""
