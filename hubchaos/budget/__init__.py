@@ -1,1 +1,1 @@
-"""`hubchaos budget`: the connection arithmetic of a profile or Kubernetes overlay, before deploy."""
+"""`hubchaos budget`: a profile's or Kubernetes overlay's connection arithmetic."""

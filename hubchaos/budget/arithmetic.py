@@ -60,16 +60,18 @@ class BudgetCase:
         else:
             lines.append(f"  total            {self.app_connections} + {budget.observers} = "
                          f"{total} > {slots}: DOES NOT FIT ({total - slots} over)")  # fmt: skip
-        limit = resolved.role_connection_limit
-        if limit < 0:
-            lines.append("  role limit       none: PostgreSQL lets the app role take every slot")
-        elif self.role_limit_holds:
-            lines.append(f"  role limit       {self.app_connections} <= CONNECTION LIMIT {limit}: fits")
-        else:
-            lines.append(f"  role limit       {self.app_connections} > CONNECTION LIMIT {limit}: "
-                         "DOES NOT FIT (logins refused with 53300 at peak)")  # fmt: skip
-        lines.append(f"  verdict          {'fits' if self.fits else 'DOES NOT FIT: ' + self._advice()}")
+        lines.append(f"  role limit       {self._role_limit()}")
+        verdict = "fits" if self.fits else f"DOES NOT FIT: {self._advice()}"
+        lines.append(f"  verdict          {verdict}")
         return lines
+
+    def _role_limit(self) -> str:
+        limit, app = self.resolved.role_connection_limit, self.app_connections
+        if limit < 0:
+            return "none: PostgreSQL lets the app role take every slot"
+        if self.role_limit_holds:
+            return f"{app} <= CONNECTION LIMIT {limit}: fits"
+        return f"{app} > CONNECTION LIMIT {limit}: DOES NOT FIT (logins refused with 53300)"
 
     def _advice(self) -> str:
         resolved = self.resolved

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from hubchaos.budget.sources import load_cases
@@ -39,4 +41,4 @@ def budget_command(path: str, profile_name: str | None, replicas: int | None) ->
             click.echo("")
         click.echo("\n".join(case.lines()))
     if not all(case.fits for case in cases):
-        raise click.exceptions.Exit(1)
+        sys.exit(1)  # as `status`: SystemExit reaches every entry point

@@ -9,6 +9,7 @@ exporter's pods, each followed through ConfigMaps and `$(VAR)` expansion.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,7 @@ def overlay_case(directory: Path) -> BudgetCase:
         ),
         observer_slots={
             "exporter": _exporter_connections(manifests),
-            "observer role": _migrate_option(
-                manifests, "--observer-limit", OBSERVER_LIMIT_DEFAULT
-            ),
+            "observer role": _migrate_option(manifests, "--observer-limit", OBSERVER_LIMIT_DEFAULT),
         },
     )
     kind, name, container = APP
@@ -129,7 +128,7 @@ def _postgres_setting(manifests: Manifests, setting: str) -> int:
     kind, name, container = POSTGRES
     words = manifests.command_line(manifests.require(kind, name), container)
     values = {}
-    for flag, value in zip(words, words[1:], strict=False):
+    for flag, value in itertools.pairwise(words):
         if flag == "-c" and "=" in value:
             key, _, number = value.partition("=")
             values[key.strip()] = number.strip()
@@ -143,7 +142,7 @@ def _migrate_option(manifests: Manifests, option: str, default: int) -> int:
     if job is None:
         return default
     words = manifests.command_line(job, container)
-    values = dict(zip(words, words[1:], strict=False))
+    values = dict(itertools.pairwise(words))
     return _integer(values, option, f"{manifests.source}: {kind} {name}", default=default, low=-1)
 
 

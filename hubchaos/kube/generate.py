@@ -23,6 +23,7 @@ import yaml
 
 from hubchaos.errors import UserError
 from hubchaos.stack import monitoring
+from hubchaos.stack.docker_config import HUB_DB_PORT, HUB_WEB_PORT
 from hubchaos.stack.profiles import (
     BUDGET,
     HEALTH_CONNECTIONS_PER_REPLICA,
@@ -30,6 +31,7 @@ from hubchaos.stack.profiles import (
     ResolvedProfile,
     load_profiles,
 )
+from hubchaos.stack.toxiproxy_setup import ProxySpec
 
 __all__ = ["KUBERNETES_DIR", "OverlayScaling", "expected_files", "load_scaling", "stale_files"]
 
@@ -145,18 +147,18 @@ def _prometheus_config() -> str:
     for job in config["scrape_configs"]:
         if job["job_name"] == "learninghub":
             job.pop("static_configs")
-            job["dns_sd_configs"] = [
-                {"names": [APP_PODS_SERVICE], "type": "A", "port": APP_PORT, "refresh_interval": "5s"}
-            ]
+            job["dns_sd_configs"] = [{"names": [APP_PODS_SERVICE], "type": "A", "port": APP_PORT}]
     source = "environments/monitoring/prometheus.yml"
     return _HEADER.format(source=source) + yaml.safe_dump(config, sort_keys=False)
 
 
 def _toxiproxy_config() -> str:
-    proxies = [
-        {"name": "hub_db", "listen": "0.0.0.0:15433", "upstream": "postgres:5432", "enabled": True},
-        {"name": "hub_web", "listen": "0.0.0.0:18000", "upstream": "learninghub:8000", "enabled": True},
+    """The docker stack's proxies (same names and ports), upstreams as Service names."""
+    specs = [
+        ProxySpec("hub_db", f"0.0.0.0:{HUB_DB_PORT}", "postgres:5432"),
+        ProxySpec("hub_web", f"0.0.0.0:{HUB_WEB_PORT}", f"learninghub:{APP_PORT}"),
     ]
+    proxies = [{"name": spec.name, **spec.as_dict(), "enabled": True} for spec in specs]
     return json.dumps(proxies, indent=2) + "\n"
 
 
