@@ -232,7 +232,7 @@ def test_kustomizations_that_include_each_other_are_a_cycle(tmp_path: Path) -> N
 
 
 def test_a_directory_without_a_kustomization_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(KustomizeError, match="no kustomization.yaml"):
+    with pytest.raises(KustomizeError, match=r"no kustomization\.yaml"):
         build(tmp_path)
     with pytest.raises(KustomizeError, match="not a directory"):
         build(tmp_path / "nothing")
