@@ -65,6 +65,14 @@ NAMESPACED_KINDS = {
 }
 
 
+# libyaml's parser where PyYAML has it: parsing is most of a render's time.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)  # CSafeLoader or SafeLoader: safe
+
+
 class KustomizeError(UserError):
     """A kustomization the renderer cannot or will not render (exit 2 at the CLI)."""
 
@@ -198,7 +206,7 @@ def _inside_root(root: Path, entry: str, where: Path) -> Path:
 
 def _read_objects(path: Path) -> list[dict[str, Any]]:
     try:
-        documents = list(yaml.safe_load_all(path.read_text()))
+        documents = list(yaml.load_all(path.read_text(), Loader=_LOADER))
     except yaml.YAMLError as exc:
         raise KustomizeError(f"{path}: not valid YAML: {exc}") from exc
     objects = []
@@ -297,7 +305,7 @@ def _apply_patch(objects: list[dict[str, Any]], patch: Any, directory: Path, pat
     else:
         text, origin = str(patch["patch"]), f"{path} (inline patch)"
     try:
-        operations = yaml.safe_load(text)
+        operations = _parse(text)
     except yaml.YAMLError as exc:
         raise KustomizeError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(operations, list):
@@ -377,7 +385,7 @@ def _describe(obj: dict[str, Any]) -> str:
 
 def _read_yaml_mapping(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = _parse(path.read_text())
     except yaml.YAMLError as exc:
         raise KustomizeError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
