@@ -7,6 +7,8 @@
              reading the manifests, the arithmetic, the exit code
   in-process hubchaos.budget.sources.overlay_case(OVERLAY) alone (render +
              read + arithmetic), what the command adds to its start-up
+  baselines  `python -c pass` and `hubchaos --version` in the same rounds: the
+             share of the command that is interpreter and CLI start-up
 
 Both overlays, interleaved, so load from other processes hits each alike; the
 median and the slowest round are reported. The exit code is checked every
@@ -47,6 +49,12 @@ def command_seconds(overlay: Path, expected: int) -> float:
     return elapsed
 
 
+def baseline_seconds(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, capture_output=True, timeout=60, check=True)
+    return time.perf_counter() - started
+
+
 def in_process_seconds(overlay: Path, expected: int) -> float:
     started = time.perf_counter()
     case = overlay_case(overlay)
@@ -64,7 +72,17 @@ def main() -> int:
     times: dict[str, dict[str, list[float]]] = {
         name: {"command": [], "in-process": []} for name in OVERLAYS
     }
+    hubchaos = Path(sys.executable).with_name("hubchaos")
+    baselines = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "hubchaos --version": [str(hubchaos), "--version"]
+        if hubchaos.exists()
+        else [sys.executable, "-m", "hubchaos", "--version"],
+    }
+    baseline_times: dict[str, list[float]] = {name: [] for name in baselines}
     for round_number in range(args.rounds):
+        for name, argv in baselines.items():
+            baseline_times[name].append(baseline_seconds(argv))
         order = list(OVERLAYS) if round_number % 2 == 0 else list(reversed(OVERLAYS))
         for name in order:
             overlay = REPO / "environments" / "kubernetes" / "overlays" / name
@@ -83,8 +101,15 @@ def main() -> int:
                 f"| {name} | {what} | {statistics.median(values) * 1000:.0f} ms | "
                 f"{max(values) * 1000:.0f} ms | {target} |"
             )
+    for name, values in baseline_times.items():
+        print(
+            f"| (baseline) | {name} | {statistics.median(values) * 1000:.0f} ms | "
+            f"{max(values) * 1000:.0f} ms | - |"
+        )
+    load = os.getloadavg()[0]
+    print(f"\nLoad average (1 min) at the end: {load:.1f}")
     if args.json:
-        args.json.write_text(json.dumps(times, indent=2))
+        args.json.write_text(json.dumps({**times, "baselines": baseline_times}, indent=2))
     return 0
 
 
