@@ -30,10 +30,19 @@ from typing import Any
 
 import yaml
 
-from hubchaos.errors import UserError
+from hubchaos.kube.config_maps import config_maps
+from hubchaos.kube.files import (
+    LOADER,
+    KustomizeError,
+    inside_root,
+    parse_yaml,
+    string_list,
+    yaml_list,
+)
+from hubchaos.kube.images import apply_image, split_image
 from hubchaos.kube.json_patch import PatchError, apply_patch
 
-__all__ = ["KustomizeError", "build", "kustomization_file"]
+__all__ = ["KustomizeError", "build", "kustomization_file", "split_image"]
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KUSTOMIZATION_API = "kustomize.config.k8s.io/v1beta1"
@@ -63,18 +72,6 @@ NAMESPACED_KINDS = {
     "PersistentVolumeClaim": True,
     "Namespace": False,
 }
-
-
-# libyaml's parser where PyYAML has it: parsing is most of a render's time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _parse(text: str) -> Any:
-    return yaml.load(text, Loader=_LOADER)  # CSafeLoader or SafeLoader: safe
-
-
-class KustomizeError(UserError):
-    """A kustomization the renderer cannot or will not render (exit 2 at the CLI)."""
 
 
 @dataclass
@@ -113,9 +110,9 @@ def _build(directory: Path, stack: tuple[Path, ...], component: bool) -> _Accumu
     spec = _load_kustomization(path, component)
     stack = (*stack, directory)
     accumulated = _Accumulator()
-    for entry in _string_list(spec, "resources", path):
+    for entry in string_list(spec, "resources", path):
         _add_resource(accumulated, directory, entry, stack, path)
-    for entry in _string_list(spec, "components", path):
+    for entry in string_list(spec, "components", path):
         _apply_component(accumulated, directory / entry, stack, path)
     _apply_own_fields(accumulated, spec, directory, path)
     return accumulated
@@ -128,7 +125,7 @@ def _apply_component(
     directory = directory.resolve()
     path = kustomization_file(directory)
     spec = _load_kustomization(path, component=True)
-    for entry in _string_list(spec, "resources", path):
+    for entry in string_list(spec, "resources", path):
         _add_resource(accumulated, directory, entry, (*stack, directory), path)
     if "components" in spec:
         raise KustomizeError(f"{path}: components inside a component are not supported")
@@ -139,9 +136,9 @@ def _apply_own_fields(
     accumulated: _Accumulator, spec: dict[str, Any], directory: Path, path: Path
 ) -> None:
     # kustomize's order: generators, then patches, the namespace, the images.
-    for generated in _config_maps(spec, directory, path):
+    for generated in config_maps(spec, directory, path):
         accumulated.add(generated, path)
-    for patch in _list(spec, "patches", path):
+    for patch in yaml_list(spec, "patches", path):
         _apply_patch(accumulated.objects, patch, directory, path)
     namespace = spec.get("namespace")
     if namespace is not None:
@@ -150,8 +147,8 @@ def _apply_own_fields(
         for obj in accumulated.objects:
             if NAMESPACED_KINDS[obj["kind"]]:
                 obj["metadata"]["namespace"] = namespace
-    for image in _list(spec, "images", path):
-        _apply_image(accumulated.objects, image, path)
+    for image in yaml_list(spec, "images", path):
+        apply_image(accumulated.objects, image, path)
 
 
 def _load_kustomization(path: Path, component: bool) -> dict[str, Any]:
@@ -186,27 +183,13 @@ def _add_resource(
         for obj in _build(target.resolve(), stack, component=False).objects:
             accumulated.add(obj, where)
         return
-    for obj in _read_objects(_inside_root(directory, entry, where)):
+    for obj in _read_objects(inside_root(directory, entry, where)):
         accumulated.add(obj, where)
-
-
-def _inside_root(root: Path, entry: str, where: Path) -> Path:
-    """kustomize's LoadRestrictionsRootOnly: the real file must lie under the root."""
-    path = (root / entry).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise KustomizeError(
-            f"{where}: {entry!r} is outside the kustomization's directory; kustomize "
-            "refuses such files (make that directory a kustomization and list it under "
-            "resources instead)"
-        )
-    if not path.is_file():
-        raise KustomizeError(f"{where}: {entry!r} does not exist")
-    return path
 
 
 def _read_objects(path: Path) -> list[dict[str, Any]]:
     try:
-        documents = list(yaml.load_all(path.read_text(), Loader=_LOADER))
+        documents = list(yaml.load_all(path.read_text(), Loader=LOADER))
     except yaml.YAMLError as exc:
         raise KustomizeError(f"{path}: not valid YAML: {exc}") from exc
     objects = []
@@ -234,63 +217,6 @@ def _check_object(obj: dict[str, Any], path: Path) -> None:
         )
 
 
-def _config_maps(spec: dict[str, Any], directory: Path, path: Path) -> list[dict[str, Any]]:
-    generators = _list(spec, "configMapGenerator", path)
-    options = spec.get("generatorOptions")
-    if options is not None and options != {"disableNameSuffixHash": True}:
-        raise KustomizeError(
-            f"{path}: generatorOptions may only be 'disableNameSuffixHash: true' here"
-        )
-    if generators and options is None:
-        raise KustomizeError(
-            f"{path}: configMapGenerator needs generatorOptions.disableNameSuffixHash: true "
-            "(name hashes are not supported by hubchaos's renderer)"
-        )
-    return [_config_map(generator, directory, path) for generator in generators]
-
-
-def _config_map(generator: Any, directory: Path, path: Path) -> dict[str, Any]:
-    if not isinstance(generator, dict) or not isinstance(generator.get("name"), str):
-        raise KustomizeError(f"{path}: every configMapGenerator entry needs a name")
-    name = generator["name"]
-    unknown = sorted(set(generator) - {"name", "files", "envs", "literals"})
-    if unknown:
-        raise KustomizeError(f"{path}: configMapGenerator {name}: {unknown[0]!r} not supported")
-    data: dict[str, str] = {}
-
-    def put(key: str, value: str) -> None:
-        if key in data:
-            raise KustomizeError(f"{path}: configMapGenerator {name}: key {key!r} twice")
-        data[key] = value
-
-    for entry in _string_list(generator, "files", path):
-        key, _, file_name = entry.rpartition("=")
-        source = _inside_root(directory, file_name, path)
-        put(key or source.name, source.read_text())
-    for entry in _string_list(generator, "envs", path):
-        for key, value in _env_file(_inside_root(directory, entry, path)):
-            put(key, value)
-    for entry in _string_list(generator, "literals", path):
-        key, equals, value = entry.partition("=")
-        if not equals or not key:
-            raise KustomizeError(f"{path}: configMapGenerator {name}: literal {entry!r} not K=V")
-        put(key, value)
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
-
-
-def _env_file(path: Path) -> list[tuple[str, str]]:
-    pairs = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        key, equals, value = stripped.partition("=")
-        if not equals or not key:
-            raise KustomizeError(f"{path}:{number}: expected KEY=VALUE")
-        pairs.append((key, value))
-    return pairs
-
-
 def _apply_patch(objects: list[dict[str, Any]], patch: Any, directory: Path, path: Path) -> None:
     if not isinstance(patch, dict):
         raise KustomizeError(f"{path}: every patches entry must be a mapping")
@@ -300,12 +226,12 @@ def _apply_patch(objects: list[dict[str, Any]], patch: Any, directory: Path, pat
     if ("path" in patch) == ("patch" in patch):
         raise KustomizeError(f"{path}: a patch needs exactly one of 'path' and 'patch'")
     if "path" in patch:
-        source = _inside_root(directory, str(patch["path"]), path)
+        source = inside_root(directory, str(patch["path"]), path)
         text, origin = source.read_text(), str(source)
     else:
         text, origin = str(patch["patch"]), f"{path} (inline patch)"
     try:
-        operations = _parse(text)
+        operations = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise KustomizeError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(operations, list):
@@ -339,40 +265,6 @@ def _matches(obj: dict[str, Any], target: dict[str, Any]) -> bool:
     )
 
 
-def _apply_image(objects: list[dict[str, Any]], image: Any, path: Path) -> None:
-    if not isinstance(image, dict) or not isinstance(image.get("name"), str):
-        raise KustomizeError(f"{path}: every images entry needs a name")
-    unknown = sorted(set(image) - {"name", "newName", "newTag", "digest"})
-    if unknown:
-        raise KustomizeError(f"{path}: images: {unknown[0]!r} is not supported")
-    for obj in objects:
-        for container in _pod_containers(obj):
-            name, suffix = split_image(str(container.get("image", "")))
-            if name != image["name"]:
-                continue
-            if "digest" in image:
-                suffix = f"@{image['digest']}"
-            elif "newTag" in image:
-                suffix = f":{image['newTag']}"
-            container["image"] = f"{image.get('newName', name)}{suffix}"
-
-
-def split_image(image: str) -> tuple[str, str]:
-    """(name, ":tag" or "@digest" or "") of an image reference like host:5000/a/b:1.2."""
-    if "@" in image:
-        name, _, digest = image.partition("@")
-        return name, f"@{digest}"
-    name, colon, tag = image.rpartition(":")
-    if colon and "/" not in tag:
-        return name, f":{tag}"
-    return image, ""
-
-
-def _pod_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = obj.get("spec", {}).get("template", {}).get("spec", {})
-    return [*spec.get("initContainers", []), *spec.get("containers", [])]
-
-
 def _object_id(obj: dict[str, Any]) -> tuple[str, str, str, str]:
     group = obj["apiVersion"].rpartition("/")[0]
     metadata = obj["metadata"]
@@ -385,26 +277,12 @@ def _describe(obj: dict[str, Any]) -> str:
 
 def _read_yaml_mapping(path: Path) -> dict[str, Any]:
     try:
-        data = _parse(path.read_text())
+        data = parse_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise KustomizeError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise KustomizeError(f"{path}: must be a YAML mapping")
     return copy.deepcopy(data)
-
-
-def _list(spec: dict[str, Any], key: str, path: Path) -> list[Any]:
-    value = spec.get(key, [])
-    if not isinstance(value, list):
-        raise KustomizeError(f"{path}: '{key}' must be a list")
-    return value
-
-
-def _string_list(spec: dict[str, Any], key: str, path: Path) -> list[str]:
-    values = _list(spec, key, path)
-    if not all(isinstance(value, str) for value in values):
-        raise KustomizeError(f"{path}: every '{key}' entry must be a string")
-    return values
 
 
 if __name__ == "__main__":  # python -m hubchaos.kube.kustomize DIR: print the rendered YAML
