@@ -29,6 +29,12 @@ def overlay_on(tmp_path: Path, base: str, extra: str = "") -> Path:
     return tmp_path / "mine"
 
 
+def with_autoscaling_v2(tmp_path: Path, base: str = "fixed") -> Path:
+    """A user's overlay adding components/autoscaling-v2 (Kubernetes 1.23+) to an overlay."""
+    component = os.path.relpath(KUBERNETES / "components" / "autoscaling-v2", tmp_path / "mine")
+    return overlay_on(tmp_path, base, f"components:\n  - {component}\n")
+
+
 @pytest.fixture()
 def kustomization(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Write a kustomization.yaml (plus files) into a fresh directory and return it."""

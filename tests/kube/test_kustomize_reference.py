@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from hubchaos.kube.kustomize import build
-from tests.kube.conftest import OVERLAY_NAMES, OVERLAYS, write
+from tests.kube.conftest import OVERLAY_NAMES, OVERLAYS, with_autoscaling_v2, write
 
 
 def reference_command() -> list[str] | None:
@@ -53,6 +53,13 @@ def test_each_overlay_renders_exactly_as_kustomize_renders_it(overlay: str) -> N
     ours = by_id(build(OVERLAYS / overlay))
     assert sorted(ours) == sorted(theirs)
     assert [key for key in theirs if theirs[key] != ours[key]] == []
+
+
+def test_the_autoscaling_v2_component_renders_as_kustomize_renders_it(tmp_path: Path) -> None:
+    mine = with_autoscaling_v2(tmp_path)
+    result = reference(mine)
+    assert result.returncode == 0, result.stderr
+    assert by_id(build(mine)) == by_id(list(yaml.safe_load_all(result.stdout)))
 
 
 def test_generators_images_and_patches_agree_with_kustomize(tmp_path: Path) -> None:

@@ -4,13 +4,15 @@ uses only API versions that 1.20 serves as well."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
+from hubchaos.budget.sources import overlay_case
 from hubchaos.kube.kustomize import build
-from tests.kube.conftest import OVERLAY_NAMES, OVERLAYS
+from tests.kube.conftest import OVERLAY_NAMES, OVERLAYS, with_autoscaling_v2
 
 SCHEMA_VERSIONS = ("1.28.0", "1.31.0")
 # (apiVersion, kind) served by Kubernetes 1.20 and still served by 1.31. Not in
@@ -85,3 +87,19 @@ def test_learninghub_is_the_deployment_the_issue_names_with_probes_and_resources
                 obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
             ):
                 assert set(each["resources"]) == {"requests", "limits"}, obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_the_autoscaling_v2_component_is_valid_for_current_releases(
+    tmp_path: Path, version: str
+) -> None:
+    mine = with_autoscaling_v2(tmp_path)
+    hpa = next(o for o in build(mine) if o["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["behavior"]["scaleUp"]["policies"] == [
+        {"type": "Pods", "value": 1, "periodSeconds": 30}
+    ]
+    kubernetes_validate.validate(hpa, version, strict=True)
+    # the budget reads the v2 autoscaler's ceiling the same way
+    case = overlay_case(mine)
+    assert (case.resolved.replicas, case.fits) == (5, True)
