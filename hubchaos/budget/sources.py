@@ -15,13 +15,15 @@ from typing import Any
 
 from hubchaos.budget.arithmetic import BudgetCase
 from hubchaos.errors import UserError
-from hubchaos.kube.kustomize import build, kustomization_file
+from hubchaos.kube.kustomize import KUSTOMIZATION_NAMES, build, kustomization_file
 from hubchaos.kube.workloads import ManifestError, Manifests
 from hubchaos.stack.profiles import (
+    HEALTH_CONNECTIONS_PER_REPLICA,
     MAX_REPLICAS,
     Budget,
     PoolSettings,
     Profile,
+    Profiles,
     ResolvedProfile,
     default_profiles_path,
     load_profiles,
@@ -44,6 +46,8 @@ CONNECTIONS_PER_EXPORTER = 1
 def load_cases(path: str, profile: str | None, replicas: int | None) -> list[BudgetCase]:
     """The cases PATH names; UserError (exit 2) when it names nothing usable."""
     candidate = Path(path)
+    if candidate.is_file() and candidate.name in KUSTOMIZATION_NAMES:
+        candidate = candidate.parent  # the overlay's own kustomization.yaml
     if candidate.is_dir():
         if profile is not None or replicas is not None:
             raise UserError(
@@ -73,9 +77,33 @@ def profile_cases(path: Path, name: str | None, replicas: int | None) -> list[Bu
     names = [name] if name is not None else profiles.names()
     origin = "--replicas" if replicas is not None else "the default of hubchaos up"
     return [
-        BudgetCase(f"profile {each} ({path})", origin, profiles.resolve(each, count))
+        BudgetCase(f"profile {each} ({path})", origin, _resolve(profiles, each, count))
         for each in names
     ]
+
+
+def _resolve(profiles: Profiles, name: str, replicas: int) -> ResolvedProfile:
+    """profiles.resolve, except that a budget-deriving profile with too many replicas for
+    even a one-connection pool is shown at that smallest pool (it does not fit: exit 1)
+    rather than refused as bad input."""
+    profile = profiles.profiles.get(name)
+    budget = profiles.budget
+    smallest = 1 + HEALTH_CONNECTIONS_PER_REPLICA
+    if profile is None or not profile.enforces_budget or replicas * smallest <= budget.app_budget:
+        return profiles.resolve(name, replicas)
+    return ResolvedProfile(
+        profile=profile,
+        budget=budget,
+        replicas=replicas,
+        pool=PoolSettings(
+            min=min(profile.min, 1),
+            max=1,
+            timeout_s=profile.timeout_s,
+            max_waiting=profile.max_waiting,
+            statement_timeout_ms=profile.statement_timeout_ms,
+        ),
+        role_connection_limit=budget.app_budget if profile.role_limit_from_budget else -1,
+    )
 
 
 def overlay_case(directory: Path) -> BudgetCase:

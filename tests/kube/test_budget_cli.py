@@ -176,3 +176,27 @@ def test_the_installed_command_exits_with_the_verdict() -> None:
         )
         assert result.returncode == expected, result.stderr
         assert "verdict" in result.stdout
+
+
+def test_the_overlays_kustomization_file_names_the_overlay(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = budget(capsys, str(OVERLAYS / "incident" / "kustomization.yaml"))
+    assert code == 1 and out.startswith(f"overlay {OVERLAYS / 'incident'}")
+
+
+def test_a_budget_profile_with_no_room_for_even_one_connection_each_does_not_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = default_profiles_path().read_text()
+    small = text.replace("max_connections: 60", "max_connections: 30")
+    path = write(tmp_path / "profiles.yaml", small)
+    # app budget 30 - 3 - 7 = 20: ten replicas of pool 1 (+1 health check) fill it exactly
+    code, out, _ = budget(capsys, str(path), "--profile", "fixed", "--replicas", "10")
+    assert code == 0 and "10 replicas (--replicas) x (pool max 1 + 1 health check) = 20" in out
+    code, out, _ = budget(capsys, str(path), "--profile", "fixed", "--replicas", "11")
+    assert code == 1
+    assert "11 replicas (--replicas) x (pool max 1 + 1 health check) = 22" in out
+    assert "29 > 27: DOES NOT FIT (2 over)" in out
+    assert "22 > CONNECTION LIMIT 20: DOES NOT FIT" in out
+    assert "at most 10 replicas at pool max 1" in out
