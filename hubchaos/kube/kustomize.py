@@ -59,7 +59,10 @@ _FIELDS = {
     "images",
 }
 # Whether each kind the renderer knows is namespaced: the namespace field must
-# know, and an unknown kind is refused rather than guessed.
+# know, and an unknown kind is refused rather than guessed. Cluster-scoped kinds
+# (Namespace, ClusterRole...) and kinds kustomize rewrites beyond metadata
+# (RoleBinding subjects) are left out on purpose: none of the hub's manifests
+# needs them, and a half-right rendering would be worse than a refusal.
 NAMESPACED_KINDS = {
     "ConfigMap": True,
     "Secret": True,
@@ -70,7 +73,6 @@ NAMESPACED_KINDS = {
     "Job": True,
     "HorizontalPodAutoscaler": True,
     "PersistentVolumeClaim": True,
-    "Namespace": False,
 }
 
 
