@@ -58,22 +58,24 @@ _FIELDS = {
     "patches",
     "images",
 }
-# Whether each kind the renderer knows is namespaced: the namespace field must
-# know, and an unknown kind is refused rather than guessed. Cluster-scoped kinds
-# (Namespace, ClusterRole...) and kinds kustomize rewrites beyond metadata
-# (RoleBinding subjects) are left out on purpose: none of the hub's manifests
-# needs them, and a half-right rendering would be worse than a refusal.
-NAMESPACED_KINDS = {
-    "ConfigMap": True,
-    "Secret": True,
-    "Service": True,
-    "ServiceAccount": True,
-    "Deployment": True,
-    "StatefulSet": True,
-    "Job": True,
-    "HorizontalPodAutoscaler": True,
-    "PersistentVolumeClaim": True,
-}
+# The kinds the renderer knows, all namespaced: an unknown kind is refused
+# rather than guessed. Cluster-scoped kinds (Namespace, ClusterRole...) and kinds
+# kustomize rewrites beyond metadata (RoleBinding subjects) are left out on
+# purpose: none of the hub's manifests needs them, and a half-right rendering
+# would be worse than a refusal.
+NAMESPACED_KINDS = frozenset(
+    {
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "Deployment",
+        "StatefulSet",
+        "Job",
+        "HorizontalPodAutoscaler",
+        "PersistentVolumeClaim",
+    }
+)
 
 
 @dataclass
@@ -147,8 +149,7 @@ def _apply_own_fields(
         if not isinstance(namespace, str) or not namespace:
             raise KustomizeError(f"{path}: 'namespace' must be a non-empty string")
         for obj in accumulated.objects:
-            if NAMESPACED_KINDS[obj["kind"]]:
-                obj["metadata"]["namespace"] = namespace
+            obj["metadata"]["namespace"] = namespace
     for image in yaml_list(spec, "images", path):
         apply_image(accumulated.objects, image, path)
 
