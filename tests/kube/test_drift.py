@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 from hubchaos.budget.sources import DEFAULT_REPLICAS, overlay_case
 from hubchaos.kube.generate import load_scaling, stale_files
+from hubchaos.kube.kustomize import build
 from hubchaos.stack import local
 from hubchaos.stack.profiles import PROFILES_ENV, default_profiles_path, load_profiles
 from tests.kube.conftest import KUBERNETES, OVERLAYS, REPO
@@ -96,3 +98,23 @@ def test_prometheus_config_finds_every_replica_and_loads_the_mounted_rules() -> 
 
 def test_profiles_default_replicas_match_hubchaos_up() -> None:
     assert DEFAULT_REPLICAS == local.DEFAULT_REPLICAS
+
+
+def test_every_python_module_the_containers_run_exists() -> None:
+    """The manifests run hubchaos/learninghub modules by name: a move must update them."""
+    modules = set()
+    for overlay in ("fixed", "fixed-offline"):
+        for obj in build(OVERLAYS / overlay):
+            spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+            for container in spec.get("containers", []):
+                words = [*container.get("command", []), *container.get("args", [])]
+                if words[:2] == ["python3", "-m"]:
+                    modules.add(words[2])
+    assert modules == {
+        "hubchaos",
+        "hubchaos.stack.docker_migrate",
+        "hubchaos.stack.webhook_receiver",
+        "learninghub",
+    }
+    missing = sorted(name for name in modules if importlib.util.find_spec(name) is None)
+    assert missing == []
