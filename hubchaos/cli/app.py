@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "hubchaos.cli.run:run_command",
     "report": "hubchaos.cli.report:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",
+    "budget": "hubchaos.budget.cli:budget_command",
 }
 
 

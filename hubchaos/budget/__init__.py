@@ -1,0 +1,1 @@
+"""`hubchaos budget`: a profile's or Kubernetes overlay's connection arithmetic."""
