@@ -8,9 +8,10 @@ so window probes judge what happened after it, and is undone by
 running again (and the replica count is back) when it returns.
 
 The stack is found through configuration key `hubchaos_state_dir` (else env
-HUBCHAOS_STATE_DIR, else `.hubchaos`); see actions/_container_driver.py.
+HUBCHAOS_STATE_DIR, else `.hubchaos`); see hubchaos/activity/docker_target.py.
 """
 
+import functools
 import threading
 import time
 from typing import Any
@@ -18,8 +19,8 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._container_driver import docker_stack, on_stack, replica_service
 from hubchaos.activity.arguments import as_int
+from hubchaos.activity.docker_target import docker_stack, on_stack, replica_service
 from hubchaos.faults import record_fault
 
 __all__ = [
@@ -220,7 +221,9 @@ def restore_services(
         if item["paused"] or not item["running"]:
             # Alive is enough: whether it can reach its database again is for probes to judge.
             on_stack(
-                stack, f"start {service}", lambda s=service: stack.start_service(s, True, True)
+                stack,
+                f"start {service}",
+                functools.partial(stack.start_service, service, True, True),
             )
             restored.append(service)
     # The engine's health checks lag behind the restart: give them a moment, then report.
@@ -230,7 +233,7 @@ def restore_services(
         left = max(0.0, settle_until - time.monotonic())
         item = on_stack(
             stack, f"health of {service}",
-            lambda s=service, t=left: stack.wait_docker_healthy(s, t),
+            functools.partial(stack.wait_docker_healthy, service, left),
         )  # fmt: skip
         if item["health"] not in ("healthy", "none"):
             unhealthy.append(service)

@@ -10,8 +10,8 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from hubchaos.actions._container_driver import docker_stack, on_stack, replica_service
 from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.docker_target import docker_stack, on_stack, replica_service
 from hubchaos.probes.postgres import wait_for_connections_at_most
 
 __all__ = ["container_health", "replica_connections_released"]

@@ -28,15 +28,18 @@ def run_load(
     max_seconds: float, body: Callable[[asyncio.Event], Awaitable[dict[str, Any]]]
 ) -> dict[str, Any]:
     """Run `body(stop)` in a fresh event loop in this thread; `stop` is set after
-    `max_seconds`, so the load ends even if `body` would go on."""
+    `max_seconds`, so the load ends even if `body` would go on. The result
+    says whether that happened: `stopped_by` is "deadline" or None, as for a flood."""
 
     async def main() -> dict[str, Any]:
         stop = asyncio.Event()
         deadline = asyncio.get_running_loop().call_later(max_seconds, stop.set)
         try:
-            return await body(stop)
+            result = await body(stop)
         finally:
             deadline.cancel()
+        result["stopped_by"] = "deadline" if stop.is_set() else None
+        return result
 
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(main())

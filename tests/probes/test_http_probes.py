@@ -31,7 +31,7 @@ def test_http_slo_sends_exactly_the_requested_number(base_url: str) -> None:
     assert result["fast_503_share"] == 1.0
     assert result["p95_ms"] == result["latency_ms"]["p95"]
     assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
-    assert result["kind"] == "http_slo"
+    assert result["kind"] == "http_slo" and result["stopped_by"] is None
 
 
 def test_http_slo_latency_tracks_a_slow_route(base_url: str) -> None:
