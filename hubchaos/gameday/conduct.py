@@ -37,9 +37,9 @@ from hubchaos.gameday.record import (
     experiment_result,
     now,
 )
-from hubchaos.gameday.stack import GameDayStack
 from hubchaos.runner import run_experiment_file
 from hubchaos.settings import setting
+from hubchaos.stack.session import StackSession
 from hubchaos.verdict import ExitCode
 
 __all__ = ["RECORD_FILE", "conduct", "step_directory"]
@@ -61,7 +61,7 @@ def step_directory(out_dir: Path, step: Step) -> Path:
 def conduct(
     plan: Plan,
     facilitation: Facilitation,
-    stack: GameDayStack,
+    stack: StackSession,
     out_dir: Path,
     live: bool | None = None,
     progress: Progress = _stderr,
@@ -90,7 +90,7 @@ class _GameDay:
         self,
         plan: Plan,
         facilitation: Facilitation,
-        stack: GameDayStack,
+        stack: StackSession,
         out_dir: Path,
         live: bool | None,
         progress: Progress,
