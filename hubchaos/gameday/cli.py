@@ -115,7 +115,7 @@ def gameday_command(
     from hubchaos.gameday.conduct import conduct
     from hubchaos.gameday.report import write_gameday_report
     from hubchaos.gameday.report_content import gameday_score
-    from hubchaos.gameday.stack import GameDayStack
+    from hubchaos.stack.session import StackSession
 
     facilitation: Facilitation
     if answers_path:
@@ -124,9 +124,11 @@ def gameday_command(
         facilitation = Unattended(None)
     else:
         facilitation = Terminal()
-    stack = GameDayStack(
-        Path(state_dir), plan.profile, plan.replicas, keep=keep_stack, progress=_progress
-    )
+    # Whichever stack the state directory records (env None); a local one is started if none.
+    stack = StackSession(
+        Path(state_dir), start_profile=plan.profile, replicas=plan.replicas, keep=keep_stack,
+        progress=_progress, env=None,
+    )  # fmt: skip
     record = conduct(plan, facilitation, stack, out_dir, live=live, progress=_progress)
     written = write_gameday_report(record, out_dir)
 

@@ -37,8 +37,8 @@ from hubchaos.gameday.record import (
     experiment_result,
     now,
 )
-from hubchaos.gameday.stack import GameDayStack
 from hubchaos.runner import run_experiment_file
+from hubchaos.stack.session import StackSession
 from hubchaos.verdict import ExitCode
 from hubchaos.view.display import run_display, wants_live_view
 
@@ -61,7 +61,7 @@ def step_directory(out_dir: Path, step: Step) -> Path:
 def conduct(
     plan: Plan,
     facilitation: Facilitation,
-    stack: GameDayStack,
+    stack: StackSession,
     out_dir: Path,
     live: bool | None = None,
     progress: Progress = _stderr,
@@ -90,7 +90,7 @@ class _GameDay:
         self,
         plan: Plan,
         facilitation: Facilitation,
-        stack: GameDayStack,
+        stack: StackSession,
         out_dir: Path,
         live: bool | None,
         progress: Progress,

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from hubchaos.errors import UserError
 from hubchaos.stack.driver import ServiceFaults, StackDriver
 from hubchaos.stack.readiness import Progress
 from hubchaos.stack.state import read_state
+
+if TYPE_CHECKING:  # mypy checks here that the drivers of DRIVERS satisfy the interface
+    from hubchaos.stack.docker.stack import DockerStack
+    from hubchaos.stack.local.stack import LocalStack
+
+    def _conforms(
+        local: LocalStack, docker: DockerStack
+    ) -> tuple[StackDriver, StackDriver, ServiceFaults]:
+        return local, docker, docker
+
 
 __all__ = [
     "DRIVERS",
