@@ -43,6 +43,7 @@ __all__ = [
 
 _MAX_RATE = 100_000.0
 
+
 def _bounded_seconds(max_seconds: Any, natural: float) -> float:
     """The flood's time bound: `max_seconds`, or its natural length plus slack."""
     limit = as_float("max_seconds", max_seconds, 0.0, MAX_ACTIVITY_SECONDS)
