@@ -151,9 +151,9 @@ def _stop_then_chain(signum: int, frame: FrameType | None) -> None:
 def install_stop_hook(signum: int = signal.SIGINT) -> bool:
     """Make `signum` stop every flood before its current handler runs.
 
-    Only possible from the main thread; idempotent. SIGINT is hooked when the
-    flood module is imported; a runner that installs its own SIGTERM handler
-    (chaoslib does when a run starts) calls this afterwards for SIGTERM.
+    Only possible from the main thread; idempotent. Called where a run starts
+    (hubchaos.runner, the safety control), after chaoslib installed its own
+    SIGTERM handler, never at import.
     """
     if threading.current_thread() is not threading.main_thread():
         return False

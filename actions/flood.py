@@ -40,9 +40,6 @@ __all__ = [
 
 _MAX_RATE = 100_000.0
 
-# Ctrl-C must stop background floods too; see _flood_registry.install_stop_hook.
-_flood_registry.install_stop_hook()
-
 
 def _bounded_seconds(max_seconds: Any, natural: float) -> float:
     """The flood's time bound: `max_seconds`, or its natural length plus slack."""

@@ -9,4 +9,4 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
     """Entry point of `chaos discover hubchaos` (kept light: imports on call)."""
     from hubchaos.discovery import discover as _discover
 
-    return _discover(discover_system)
+    return _discover(__version__, discover_system)

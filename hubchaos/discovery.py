@@ -28,17 +28,15 @@ PROBE_MODULES = (
 )
 
 
-def discover(discover_system: bool = True) -> dict[str, Any]:
-    """The Chaos Toolkit discovery document of hubchaos's activities."""
+def discover(version: str, discover_system: bool = True) -> dict[str, Any]:
+    """The Chaos Toolkit discovery document of hubchaos's activities (package `version`)."""
     from chaoslib.discovery.discover import (
         discover_actions,
         discover_probes,
         initialize_discovery_result,
     )
 
-    from hubchaos import __version__
-
-    discovery: dict[str, Any] = initialize_discovery_result("hubchaos", __version__, "hubchaos")
+    discovery: dict[str, Any] = initialize_discovery_result("hubchaos", version, "hubchaos")
     for module in ACTION_MODULES:
         discovery["activities"].extend(discover_actions(module))
     for module in PROBE_MODULES:

@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +58,7 @@ def run_experiment_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     journal_path = out_dir / f"{Path(path).stem}.journal.json"
     started = time.monotonic()
-    with exit_signals():
+    with exit_signals(), _signals_stop_floods():
         journal: dict[str, Any] = run_experiment(
             experiment, settings=json.loads(json.dumps(SETTINGS)), event_handlers=event_handlers
         )
@@ -73,3 +77,28 @@ def run_experiment_file(
 def export_stack_environment(variables: dict[str, str]) -> None:
     """Make the experiments' env-type configuration point at this stack."""
     os.environ.update(variables)
+
+
+@contextmanager
+def _signals_stop_floods() -> Iterator[None]:
+    """While the run lasts, Ctrl-C and SIGTERM first tell background floods to stop.
+
+    A background flood runs in one of chaoslib's worker threads, which never
+    sees a signal, and chaoslib waits for background activities after one;
+    without this a Ctrl-C would wait for every flood to reach its deadline.
+    Installed here, where the run starts (inside chaoslib's own SIGTERM
+    handler, which it chains in front of), never as a side effect of an import.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    from hubchaos.actions._flood_registry import install_stop_hook
+
+    previous_sigint = signal.getsignal(signal.SIGINT)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        install_stop_hook(signum)
+    try:
+        yield
+    finally:  # exit_signals() puts SIGTERM back; SIGINT is ours to put back
+        if previous_sigint is not None:
+            signal.signal(signal.SIGINT, previous_sigint)

@@ -15,6 +15,7 @@ import click
 
 from hubchaos import __version__
 from hubchaos.errors import HubchaosError, UserError
+from hubchaos.verdict import ExitCode
 
 # name -> "module:attribute" of a click.Command
 SUBCOMMANDS: dict[str, str] = {
@@ -68,13 +69,13 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo("hubchaos: interrupted", err=True)
-        sys.exit(5)
+        sys.exit(ExitCode.INTERRUPTED)
     except UserError as exc:
         click.echo(f"hubchaos: error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.INVALID)
     except HubchaosError as exc:
         click.echo(f"hubchaos: error: {exc}", err=True)
-        sys.exit(4)
+        sys.exit(ExitCode.ERROR)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from hubchaos.experiments import load_valid_experiment
 from hubchaos.report.junit import SKIPPED, ExperimentResult, write_junit
 from hubchaos.runner import ExperimentRun, export_stack_environment, run_experiment_file
 from hubchaos.verdict import ExitCode, invalid_verdict
-from hubchaos.view.display import run_display, wants_live_view
+from hubchaos.view.display import run_display, show_library_debug, wants_live_view
 
 __all__ = ["run_command"]
 
@@ -56,6 +56,11 @@ __all__ = ["run_command"]
     help="Live view (a panel with phase, pool, database, latency and alerts) or plain "
     "lines with a status line every 5 s. Default: live on a terminal, plain otherwise.",
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also show the DEBUG lines of activity libraries (e.g. chaostoolkit-toxiproxy).",
+)
 def run_command(
     experiments: tuple[str, ...],
     junit_path: str | None,
@@ -64,6 +69,7 @@ def run_command(
     profile: str,
     no_start: bool,
     live: bool | None,
+    verbose: bool,
 ) -> None:
     """Run EXPERIMENT files against the running stack (starting it first if needed).
 
@@ -72,17 +78,26 @@ def run_command(
     5 interrupted.
     """
     started = datetime.now(UTC)
+    show_library_debug(verbose)
+    # A running stack's HUBCHAOS_* variables are exported before validation, so
+    # an `env` configuration key without a default is valid once the stack is
+    # up. Without a running stack, files are validated before one is started:
+    # a typo costs nothing.
+    stack = _healthy_stack_environment(Path(state_dir))
+    if stack is not None:
+        export_stack_environment(stack)
     _validate_all(experiments, junit_path, started)
-    try:
-        stack = _running_stack(Path(state_dir), profile, no_start)
-    except HubchaosError as exc:
-        # CI still gets one testcase per experiment, saying why none ran
-        if junit_path:
-            reason = f"error: the stack is not available: {exc}"
-            not_run = [_not_run(path, int(ExitCode.ERROR), reason) for path in experiments]
-            write_junit(not_run, junit_path, started)
-        raise
-    export_stack_environment(stack)
+    if stack is None:
+        try:
+            stack = _running_stack(Path(state_dir), profile, no_start)
+        except HubchaosError as exc:
+            # CI still gets one testcase per experiment, saying why none ran
+            if junit_path:
+                reason = f"error: the stack is not available: {exc}"
+                not_run = [_not_run(path, int(ExitCode.ERROR), reason) for path in experiments]
+                write_junit(not_run, junit_path, started)
+            raise
+        export_stack_environment(stack)
     show_live = wants_live_view(live)
 
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -143,6 +158,22 @@ def _validate_all(experiments: tuple[str, ...], junit_path: str | None, started:
             started,
         )
     raise next(iter(problems.values()))
+
+
+def _healthy_stack_environment(state_dir: Path) -> dict[str, str] | None:
+    """The experiment variables of the stack running in `state_dir`; None when none is
+    healthy (or its state cannot be read: `_running_stack` says why). Starts nothing."""
+    from hubchaos.stack.drivers import open_stack
+    from hubchaos.stack_session import experiment_environment
+
+    try:
+        stack = open_stack(state_dir)
+        status = stack.status()
+    except HubchaosError:
+        return None
+    if status.healthy and status.state is not None:
+        return experiment_environment(stack, status.state)
+    return None
 
 
 def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, str]:

@@ -75,6 +75,11 @@ def _progress(text: str) -> None:
     help="Live view or plain lines while an experiment runs "
     "[default: live on a terminal, plain otherwise].",
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also show the DEBUG lines of activity libraries (e.g. chaostoolkit-toxiproxy).",
+)
 def gameday_command(
     plan_path: str,
     dry_run: bool,
@@ -84,6 +89,7 @@ def gameday_command(
     answers_path: str | None,
     keep_stack: bool,
     live: bool | None,
+    verbose: bool,
 ) -> None:
     """Run the game day of PLAN.yaml: briefings, experiments against the stack (started
     if needed), questions whose typed answers are recorded with timestamps, and one
@@ -116,6 +122,9 @@ def gameday_command(
     from hubchaos.gameday.report import write_gameday_report
     from hubchaos.gameday.report_content import gameday_score
     from hubchaos.stack.session import StackSession
+    from hubchaos.view.display import show_library_debug
+
+    show_library_debug(verbose)
 
     facilitation: Facilitation
     if answers_path:

@@ -225,7 +225,7 @@ def _alert_changes(samples: list[dict[str, Any]]) -> list[AlertChange]:
         for alert, state in current.items():
             if previous.get(alert) != state:
                 changes.append(AlertChange(when, alert, state))
-        for alert in previous.keys() - current.keys():
+        for alert in sorted(previous.keys() - current.keys()):  # a set: same order every run
             changes.append(AlertChange(when, alert, "resolved"))
         previous = current
     return changes

@@ -7,6 +7,7 @@ guess.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 
 from hubchaos.view.progress import ProgressLines, StatusTicker
 
-__all__ = ["run_display", "wants_live_view"]
+__all__ = ["run_display", "show_library_debug", "wants_live_view"]
 
 
 def wants_live_view(choice: bool | None, stream: TextIO | None = None) -> bool:
@@ -45,3 +46,18 @@ def run_display(
         yield [lines]
     finally:
         ticker.stop()
+
+
+def show_library_debug(verbose: bool) -> None:
+    """Third-party DEBUG lines in the output only when asked for (`--verbose`).
+
+    chaostoolkit-toxiproxy logs through logzero, whose default logger prints
+    DEBUG to stderr (`[D ... toxiproxyapi:103] Calculated toxiproxy URL ...`).
+    logzero configures that logger when first imported, so it is imported
+    here, before any experiment module, and its level set once for the run.
+    """
+    try:
+        import logzero
+    except ImportError:  # no activity library that logs through logzero
+        return
+    logzero.loglevel(logging.DEBUG if verbose else logging.INFO)

@@ -260,6 +260,7 @@ _CHILD = textwrap.dedent(
     from hubchaos.actions._flood_registry import install_stop_hook
     from hubchaos.actions.flood import flood_db_connections
 
+    install_stop_hook(signal.SIGINT)  # as hubchaos.runner does when a run starts
     if sys.argv[3] == "SIGTERM":  # as chaoslib does when a run starts
         def terminate(signum, frame):
             raise SystemExit("terminated")

@@ -164,3 +164,16 @@ def test_alert_periods_cover_exactly_the_samples_in_that_state(journal: Journals
                 if p.alert == alert and p.start <= when and (when < p.end or p.open_at_end)
             ]
             assert bool(inside) == (state == "firing"), (alert, when)
+
+
+def test_alerts_resolved_at_the_same_sample_are_listed_in_one_order() -> None:
+    """Resolved alerts come from a set difference; the report lists them by name, so two
+    renderings of one journal are identical whatever the interpreter's hash seed."""
+    names = [f"HubAlert{letter}" for letter in "QZAMB"]
+    samples = [
+        {"time": "2024-01-15T09:00:00+00:00", "alerts": dict.fromkeys(names, "firing")},
+        {"time": "2024-01-15T09:00:01+00:00", "alerts": {}},
+    ]
+    facts = facts_from_journal({"hubchaos_timeline": {"samples": samples}})
+    resolved = [c.alert for c in facts.alert_changes if c.state == "resolved"]
+    assert resolved == sorted(names)
