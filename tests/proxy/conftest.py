@@ -21,6 +21,27 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.proxy.helpers import IMPROVEMENT_MARK, external_server, skip_reason
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{IMPROVEMENT_MARK}(why, upstream, asserted): a deliberate improvement over "
+        "Toxiproxy 2.12 (tests/proxy/helpers.py: improvement)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Against a real Toxiproxy, an improvement whose test does not assert
+    # upstream's behaviour is skipped, naming what upstream does instead.
+    if not external_server():
+        return
+    for item in items:
+        mark = item.get_closest_marker(IMPROVEMENT_MARK)
+        reason = skip_reason(mark) if mark is not None else None
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _wait_for_api(url: str, proc: subprocess.Popen[Any] | None, deadline_s: float) -> None:
