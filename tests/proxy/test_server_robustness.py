@@ -181,3 +181,19 @@ def test_malformed_http_gets_400_and_the_server_keeps_serving(toxiproxy: str) ->
             reply = sock.recv(4096)
             assert reply.startswith(b"HTTP/1.1 400"), reply
     assert httpx.get(f"{toxiproxy}/version", timeout=5).status_code == 200
+
+
+@improvement(
+    "request heads over 64 KiB get 431",
+    upstream="Go's limit is 1 MiB: a 100 KB header is read and answered 200 "
+    "(a 2 MB one gets 431 in plain text)",
+    asserted=True,
+)
+def test_request_heads_over_64_kib_get_431(proxy_api: httpx.Client) -> None:
+    response = proxy_api.get("/version", headers={"X-Pad": "a" * 100_000})
+    if external_server():
+        assert response.status_code == 200
+        return
+    assert response.status_code == 431
+    assert "64 KiB" in api_error(response)
+    assert proxy_api.get("/version").status_code == 200
