@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+
+from hubchaos.proxy.errors import StartupError
+
+
+class _CannotStart(click.ClickException):
+    """A StartupError shown the way every hubchaos command shows a user error."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"hubchaos: error: {self.message}", err=True)
 
 
 @click.command("proxy")
@@ -27,4 +39,7 @@ def proxy_command(host: str, port: int, config_file: Path | None, seed: int | No
     """Run the Toxiproxy-compatible fault proxy in the foreground (Ctrl-C stops it)."""
     from hubchaos.proxy.server import run
 
-    run(host, port, config_file, seed)
+    try:
+        run(host, port, config_file, seed)
+    except StartupError as exc:
+        raise _CannotStart(str(exc)) from None
