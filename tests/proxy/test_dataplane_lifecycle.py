@@ -90,14 +90,14 @@ METRICS_DIFFERENCE = (
     asserted=True,
 )
 def test_metrics_count_bytes_connections_and_toxics(
-    make_proxy: MakeProxy, echo_server: TcpServer, proxy_api: httpx.Client
+    make_proxy: MakeProxy, echo_server: TcpServer, api: httpx.Client
 ) -> None:
     proxy = make_proxy(echo_server.address)
     proxy.add_toxic("latency", "upstream", latency=1)
     with proxy.connect() as sock:
         sock.sendall(b"x" * 1000)
         read_exactly(sock, 1000)
-        response = proxy_api.get("/metrics")
+        response = api.get("/metrics")
     if external_server() and response.status_code == 404:
         assert "404 page not found" in response.text  # started without --proxy-metrics
         return
@@ -119,7 +119,7 @@ def test_metrics_count_bytes_connections_and_toxics(
 
         def counted() -> bool:
             nonlocal settled
-            settled = proxy_api.get("/metrics").text
+            settled = api.get("/metrics").text
             return value(settled, *received) == 1000 and value(settled, *sent) == 1000
 
         assert wait_until(counted), settled
@@ -143,7 +143,7 @@ def test_upstream_given_as_a_host_name(make_proxy: MakeProxy, echo_server: TcpSe
 
 
 def test_reset_releases_held_connections_and_reenables(
-    make_proxy: MakeProxy, echo_server: TcpServer, proxy_api: httpx.Client
+    make_proxy: MakeProxy, echo_server: TcpServer, api: httpx.Client
 ) -> None:
     holding = make_proxy(echo_server.address)
     holding.add_toxic("timeout", "upstream", timeout=0)
@@ -151,7 +151,7 @@ def test_reset_releases_held_connections_and_reenables(
     disabled.set_enabled(False)
     with holding.connect() as held:
         held.sendall(b"swallowed")
-        assert proxy_api.post("/reset").status_code == 204
+        assert api.post("/reset").status_code == 204
         assert closed_by_peer(held)  # the timeout toxic went: what it held is closed
     for proxy in (holding, disabled):  # both clean and enabled again
         with proxy.connect() as sock:

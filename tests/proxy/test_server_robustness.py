@@ -44,7 +44,7 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
 
 
 def test_slow_upstream_does_not_stall_other_clients(
-    make_proxy: MakeProxy, echo_server: TcpServer, blackhole: str, proxy_api: httpx.Client
+    make_proxy: MakeProxy, echo_server: TcpServer, blackhole: str, api: httpx.Client
 ) -> None:
     stuck = make_proxy(blackhole)
     healthy = make_proxy(echo_server.address)
@@ -59,7 +59,7 @@ def test_slow_upstream_does_not_stall_other_clients(
         extra = stuck.connect()  # the stuck proxy itself still accepts
         waiting.append(extra)
         assert time.monotonic() - start < 1.0
-        response, elapsed = timed(lambda: proxy_api.get("/proxies"))
+        response, elapsed = timed(lambda: api.get("/proxies"))
         assert response.status_code == 200 and elapsed < 1.0
     finally:
         for sock in waiting:
@@ -67,7 +67,7 @@ def test_slow_upstream_does_not_stall_other_clients(
 
 
 def test_api_answers_while_toxics_are_removed_under_traffic(
-    make_proxy: MakeProxy, echo_server: TcpServer, proxy_api: httpx.Client
+    make_proxy: MakeProxy, echo_server: TcpServer, api: httpx.Client
 ) -> None:
     proxy = make_proxy(echo_server.address)
     proxy.add_toxic("bandwidth", "downstream", rate=300)
@@ -95,11 +95,11 @@ def test_api_answers_while_toxics_are_removed_under_traffic(
         time.sleep(0.3)
         for toxic in ("latency_upstream", "timeout_upstream", "bandwidth_downstream"):
             path = f"/proxies/{proxy.name}/toxics/{toxic}"
-            response, elapsed = timed(partial(proxy_api.delete, path))
+            response, elapsed = timed(partial(api.delete, path))
             assert response.status_code == 204 and elapsed < 1.0, (toxic, elapsed)
-            response, elapsed = timed(lambda: proxy_api.get(f"/proxies/{proxy.name}"))
+            response, elapsed = timed(lambda: api.get(f"/proxies/{proxy.name}"))
             assert response.status_code == 200 and elapsed < 1.0
-        assert proxy_api.get(f"/proxies/{proxy.name}/toxics").json() == []
+        assert api.get(f"/proxies/{proxy.name}/toxics").json() == []
     finally:
         stop.set()
         for thread in threads:
@@ -112,11 +112,11 @@ def test_api_answers_while_toxics_are_removed_under_traffic(
     "request bodies over 1 MiB get 413",
     upstream="reads a body of any size; answers 400 or 200 on its content, never 413",
 )
-def test_bodies_over_one_mebibyte_get_413(proxy_api: httpx.Client) -> None:
-    response = proxy_api.post("/proxies", content=b" " * ((1 << 20) + 1))
+def test_bodies_over_one_mebibyte_get_413(api: httpx.Client) -> None:
+    response = api.post("/proxies", content=b" " * ((1 << 20) + 1))
     assert response.status_code == 413
     assert "1 MiB" in api_error(response)
-    assert proxy_api.get("/version").status_code == 200
+    assert api.get("/version").status_code == 200
 
 
 @improvement(
@@ -189,11 +189,11 @@ def test_malformed_http_gets_400_and_the_server_keeps_serving(toxiproxy: str) ->
     "(a 2 MB one gets 431 in plain text)",
     asserted=True,
 )
-def test_request_heads_over_64_kib_get_431(proxy_api: httpx.Client) -> None:
-    response = proxy_api.get("/version", headers={"X-Pad": "a" * 100_000})
+def test_request_heads_over_64_kib_get_431(api: httpx.Client) -> None:
+    response = api.get("/version", headers={"X-Pad": "a" * 100_000})
     if external_server():
         assert response.status_code == 200
         return
     assert response.status_code == 431
     assert "64 KiB" in api_error(response)
-    assert proxy_api.get("/version").status_code == 200
+    assert api.get("/version").status_code == 200
