@@ -28,20 +28,32 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-def run(host: str, port: int, config_file: Path | None, seed: int | None) -> None:
+def run(
+    host: str,
+    port: int,
+    config_file: Path | None,
+    seed: int | None,
+    limits: http.Limits = http.DEFAULT_LIMITS,
+) -> None:
     logging.basicConfig(level=logging.INFO, format="hubchaos proxy: %(message)s", stream=sys.stderr)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(serve(host, port, config_file, seed))
+        runner.run(serve(host, port, config_file, seed, limits))
 
 
-async def serve(host: str, port: int, config_file: Path | None, seed: int | None) -> None:
+async def serve(
+    host: str,
+    port: int,
+    config_file: Path | None,
+    seed: int | None,
+    limits: http.Limits = http.DEFAULT_LIMITS,
+) -> None:
     loop = asyncio.get_running_loop()
     collection = ProxyCollection(loop, seed)
     api = Api(collection)
     connections: set[http.HttpConnection] = set()
     try:
         server = await loop.create_server(
-            lambda: http.HttpConnection(api.handle, connections),
+            lambda: http.HttpConnection(api.handle, connections, limits),
             host,
             port,
             backlog=1024,
