@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import Any
 from urllib.parse import unquote
 
-from hubchaos import __version__
 from hubchaos.proxy import errors, metrics
 from hubchaos.proxy.errors import ApiError
 from hubchaos.proxy.http import MAX_BODY, Request, Response
@@ -18,7 +18,18 @@ log = logging.getLogger(__name__)
 
 # The upstream API level this server speaks; semver build metadata says who we are.
 TOXIPROXY_API_VERSION = "2.12.0"
-VERSION = f"{TOXIPROXY_API_VERSION}+hubchaos.{__version__}"
+
+
+def _hubchaos_version() -> str:
+    # From the installed distribution, not `hubchaos.__version__`: the proxy
+    # imports nothing of the runner (one version, set in pyproject.toml).
+    try:
+        return metadata.version("hubchaos")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+VERSION = f"{TOXIPROXY_API_VERSION}+hubchaos.{_hubchaos_version()}"
 
 Params = dict[str, str]
 Route = Callable[[Request, Params], Awaitable[Response]]

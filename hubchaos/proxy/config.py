@@ -13,23 +13,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hubchaos.errors import UserError
+from hubchaos.proxy.errors import StartupError
 
 
 def load(path: Path) -> list[Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"can't read proxy config {path}: {exc.strerror}") from None
+        raise StartupError(f"can't read proxy config {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise UserError(f"proxy config {path} is not UTF-8 text") from None
+        raise StartupError(f"proxy config {path} is not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(
+        raise StartupError(
             f"proxy config {path} is not valid JSON: {exc.msg} at line {exc.lineno} "
             f"column {exc.colno}"
         ) from None
     if not isinstance(data, list):
-        raise UserError(f"proxy config {path} must be a JSON list of proxies")
+        raise StartupError(f"proxy config {path} must be a JSON list of proxies")
     return data

@@ -8,6 +8,14 @@ code and people grep for the text.
 from __future__ import annotations
 
 
+class StartupError(Exception):
+    """The server cannot start (unreadable --config, API port in use): one line for the user.
+
+    The proxy imports nothing of the runner; its command turns this into the
+    CLI's one-line error with exit status 2 (proxy/cli.py).
+    """
+
+
 class ApiError(Exception):
     """An error with the HTTP status it is reported with."""
 

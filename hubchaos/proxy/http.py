@@ -3,7 +3,11 @@
 Only what the Toxiproxy API needs: Content-Length and chunked bodies,
 keep-alive, `Expect: 100-continue`, sequential pipelining. Limits keep a bad
 client from costing memory or a connection forever: heads over 64 KiB get 431,
-bodies over 1 MiB get 413, malformed requests 400, idle sockets are closed.
+bodies over 1 MiB get 413, malformed requests 400, idle sockets are closed;
+a request must arrive whole within one deadline from its first byte (a
+trickling client gets 408), a client that does not read its answers is not
+read from either once UNSENT_LIMIT bytes of them wait (pipelining cannot grow
+the server), and connections beyond the cap get 503.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ log = logging.getLogger(__name__)
 MAX_HEAD = 64 * 1024
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT_S = 75.0
-READ_TIMEOUT_S = 15.0
+REQUEST_TIMEOUT_S = 15.0  # from a request's first byte to its last, never re-armed per read
+UNSENT_LIMIT = 256 * 1024  # answers waiting for a slow reader before we stop reading it
+MAX_CONNECTIONS = 512
 DISCARD_TIMEOUT_S = 2.0  # after an early error, how long to swallow the unread body
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -53,6 +59,17 @@ class Response:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one control-API server allows its clients."""
+
+    max_connections: int = MAX_CONNECTIONS
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+
+
+DEFAULT_LIMITS = Limits()
+
+
 class HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -65,14 +82,19 @@ class _Incomplete(Exception):
 
 
 class HttpConnection(asyncio.Protocol):
-    def __init__(self, handler: Handler, connections: set[HttpConnection]) -> None:
+    def __init__(
+        self, handler: Handler, connections: set[HttpConnection], limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self.handler = handler
         self.connections = connections
+        self.limits = limits
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.busy = False
         self.discarding = False
         self.sent_continue = False
+        self.in_request = False  # bytes of a request arrived: its deadline runs
+        self.write_paused = False  # the client is not reading its answers
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -80,6 +102,12 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        self.transport.set_write_buffer_limits(high=UNSENT_LIMIT)
+        if len(self.connections) >= self.limits.max_connections:
+            cap = self.limits.max_connections
+            message = f"too many API connections (limit {cap}); retry later"
+            self._reject(HttpError(503, message), retry_after_s=1)
+            return
         self.connections.add(self)
         self._arm(IDLE_TIMEOUT_S)
 
@@ -87,12 +115,27 @@ class HttpConnection(asyncio.Protocol):
         if self.discarding:
             return
         self.buffer += data
-        if self.busy:
+        if self.busy or self.write_paused:
             if len(self.buffer) > MAX_HEAD + MAX_BODY and self.transport is not None:
                 self.transport.pause_reading()  # a pipelining client waits its turn
             return
-        self._arm(READ_TIMEOUT_S)
+        self._start_request_deadline()
         self._next_request()
+
+    def pause_writing(self) -> None:
+        # Over UNSENT_LIMIT of answers wait: read (and so answer) nothing more
+        # until the client reads; one that never does is dropped at the deadline.
+        self.write_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self._arm(self.limits.request_timeout_s)
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.busy or self.discarding or self.transport is None:
+            return
+        self.transport.resume_reading()
+        self._after_response()
 
     def eof_received(self) -> bool:
         return self.busy and not self.discarding  # finish a response in progress, then close
@@ -114,10 +157,20 @@ class HttpConnection(asyncio.Protocol):
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_later(seconds, self._expire)
 
+    def _start_request_deadline(self) -> None:
+        if not self.in_request:  # once per request: a trickling client gains nothing
+            self.in_request = True
+            self._arm(self.limits.request_timeout_s)
+
     def _expire(self) -> None:
         self.timer = None
-        if not self.busy or self.discarding:
+        if self.write_paused and self.transport is not None:
+            self.transport.abort()  # close() would wait forever to flush to a non-reader
+        elif self.discarding or (not self.busy and not self.in_request):
             self.close()
+        elif not self.busy:  # a request still incomplete at its deadline
+            deadline = self.limits.request_timeout_s
+            self._reject(HttpError(408, f"request not complete within {deadline:g} s"))
 
     def _next_request(self) -> None:
         if self.transport is None or self.transport.is_closing() or not self.buffer:
@@ -131,6 +184,7 @@ class HttpConnection(asyncio.Protocol):
             return
         del self.buffer[:used]
         self.sent_continue = False
+        self.in_request = False
         self.busy = True
         if self.timer is not None:
             self.timer.cancel()
@@ -147,19 +201,29 @@ class HttpConnection(asyncio.Protocol):
         if request.method == "HEAD":
             response.body_omitted = True
         self._send(response, keep_alive)
-        if keep_alive and self.transport is not None:
+        if keep_alive and self.transport is not None and not self.write_paused:
             self.transport.resume_reading()
-            self._arm(IDLE_TIMEOUT_S)
-            self._next_request()
+            self._after_response()
 
-    def _reject(self, exc: HttpError) -> None:
+    def _after_response(self) -> None:
+        """Wait for the next request, or start on one already (partly) read."""
+        if self.buffer:
+            self._start_request_deadline()
+            self._next_request()
+        else:
+            self._arm(IDLE_TIMEOUT_S)
+
+    def _reject(self, exc: HttpError, retry_after_s: int | None = None) -> None:
         """Answer a request we won't read, then swallow what the client still sends.
 
         Closing with unread bytes would send a RST that can destroy the answer
         before the client reads it (typical for a 413 on a large upload).
         """
         transport = self.transport
-        self._send(_error_response(exc.status, exc.message), keep_alive=True, closing=True)
+        response = _error_response(exc.status, exc.message)
+        if retry_after_s is not None:
+            response.headers["Retry-After"] = str(retry_after_s)
+        self._send(response, keep_alive=True, closing=True)
         self.buffer.clear()
         self.discarding = True
         if transport is not None and transport.can_write_eof():

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubchaos.proxy import errors
+from hubchaos.proxy.addresses import parse_address
 from hubchaos.proxy.errors import ApiError, BadRequest, InvalidAttribute
-from hubchaos.proxy.proxy import Proxy
+from hubchaos.proxy.loops import refuse_loop
+from hubchaos.proxy.proxy import Proxy, upstream_target
 from hubchaos.proxy.reactor import Reactor
 from hubchaos.proxy.toxic import Toxic, parse_toxic, parse_update, present
 
@@ -87,12 +89,17 @@ class ProxyCollection:
             enabled = _bool(body.get("enabled", proxy.enabled), "enabled")
             if listen == "":
                 listen = proxy.listen
+            listen, upstream = _text(listen, "listen"), _text(upstream, "upstream")
+            if enabled:  # before anything moves: a refused update changes nothing
+                listen_address = parse_address(listen, "listen", allow_zero_port=True)
+                self._refuse_loop(proxy, upstream, listen_address)
             if listen != proxy.listen or upstream != proxy.upstream:
-                await proxy.move(_text(listen, "listen"), _text(upstream, "upstream"))
+                await proxy.move(listen, upstream)
             if enabled and not proxy.enabled:
                 await proxy.start()
             elif not enabled and proxy.enabled:
                 proxy.stop()
+            self._stop_if_looping(proxy)
             return proxy
 
     async def delete(self, name: str) -> None:
@@ -141,6 +148,7 @@ class ProxyCollection:
                 if not proxy.enabled:
                     try:
                         await proxy.start()
+                        self._stop_if_looping(proxy)
                     except ApiError as exc:
                         message = f"proxy {proxy.name}: {exc.message}"
                         failure = failure or ApiError(message, exc.status)
@@ -158,8 +166,32 @@ class ProxyCollection:
         for toxic in self._toxics_of(spec):
             proxy.add_toxic(toxic)
         if spec.enabled:
+            self._refuse_loop(proxy, proxy.upstream, proxy.listen_address)
             await proxy.start()
+            self._stop_if_looping(proxy)
         return proxy
+
+    # -- loops ------------------------------------------------------------
+
+    def _refuse_loop(self, proxy: Proxy, upstream: str, listen_address: tuple[str, int]) -> None:
+        """400 when `upstream` is `proxy`'s listen address or another running proxy's."""
+        listeners = [
+            (other.name, other.listen_address)
+            for other in self.proxies.values()
+            if other.enabled and other is not proxy
+        ]
+        listeners.append((proxy.name, listen_address))
+        refuse_loop(upstream, upstream_target(upstream), listeners)
+
+    def _stop_if_looping(self, proxy: Proxy) -> None:
+        """After binding (a port 0 is known only then): a running proxy must not loop."""
+        if not proxy.enabled:
+            return
+        try:
+            self._refuse_loop(proxy, proxy.upstream, proxy.listen_address)
+        except ApiError:
+            proxy.stop()
+            raise
 
     def _toxics_of(self, spec: ProxySpec) -> list[Toxic]:
         if not spec.toxics:

@@ -11,10 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from hubchaos.errors import UserError
 from hubchaos.proxy import config, http
 from hubchaos.proxy.api import TOXIPROXY_API_VERSION, Api
-from hubchaos.proxy.errors import ApiError
+from hubchaos.proxy.errors import ApiError, StartupError
 from hubchaos.proxy.model import ProxyCollection
 
 log = logging.getLogger("hubchaos.proxy")
@@ -29,27 +28,39 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-def run(host: str, port: int, config_file: Path | None, seed: int | None) -> None:
+def run(
+    host: str,
+    port: int,
+    config_file: Path | None,
+    seed: int | None,
+    limits: http.Limits = http.DEFAULT_LIMITS,
+) -> None:
     logging.basicConfig(level=logging.INFO, format="hubchaos proxy: %(message)s", stream=sys.stderr)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(serve(host, port, config_file, seed))
+        runner.run(serve(host, port, config_file, seed, limits))
 
 
-async def serve(host: str, port: int, config_file: Path | None, seed: int | None) -> None:
+async def serve(
+    host: str,
+    port: int,
+    config_file: Path | None,
+    seed: int | None,
+    limits: http.Limits = http.DEFAULT_LIMITS,
+) -> None:
     loop = asyncio.get_running_loop()
     collection = ProxyCollection(loop, seed)
     api = Api(collection)
     connections: set[http.HttpConnection] = set()
     try:
         server = await loop.create_server(
-            lambda: http.HttpConnection(api.handle, connections),
+            lambda: http.HttpConnection(api.handle, connections, limits),
             host,
             port,
             backlog=1024,
             start_serving=False,
         )
     except OSError as exc:
-        raise UserError(
+        raise StartupError(
             f"can't listen on {host}:{port} for the API ({exc.strerror or exc}); "
             "choose another --port or stop what uses it"
         ) from None
@@ -86,7 +97,7 @@ async def _load_config(collection: ProxyCollection, path: Path) -> None:
     try:
         proxies = await collection.populate(entries)
     except ApiError as exc:
-        raise UserError(f"proxy config {path}: {exc.message}") from None
+        raise StartupError(f"proxy config {path}: {exc.message}") from None
     for proxy in proxies:
         toxics = f", {len(proxy.toxics)} toxics" if proxy.toxics else ""
         state = "" if proxy.enabled else " (disabled)"

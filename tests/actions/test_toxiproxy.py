@@ -16,7 +16,12 @@ from chaoslib.provider.python import run_python_activity, validate_python_activi
 
 from hubchaos.actions import toxiproxy as tp
 from tests.conftest import free_port
-from tests.proxy.conftest import toxiproxy, toxiproxy_url  # noqa: F401  (fixtures)
+from tests.proxy.conftest import (  # noqa: F401  (fixtures)
+    api_client,
+    api_fixture,
+    toxiproxy,
+    toxiproxy_url,
+)
 from tests.proxy.helpers import (
     EchoServer,
     connection_refused,
@@ -26,12 +31,6 @@ from tests.proxy.helpers import (
 )
 
 MODULE = "hubchaos.actions.toxiproxy"
-
-
-@pytest.fixture
-def api(toxiproxy: str) -> Iterator[httpx.Client]:  # noqa: F811
-    with httpx.Client(base_url=toxiproxy, timeout=5.0) as client:
-        yield client
 
 
 @pytest.fixture

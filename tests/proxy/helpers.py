@@ -27,13 +27,27 @@ def external_server() -> bool:
     return bool(os.environ.get("TOXIPROXY_URL"))
 
 
-requires_embedded = pytest.mark.skipif(
-    external_server(),
-    reason=(
-        "hubchaos extension beyond upstream Toxiproxy 2.x; TOXIPROXY_URL points at an "
-        "external server, which is not expected to have it"
-    ),
-)
+IMPROVEMENT_MARK = "hubchaos_improvement"
+
+
+def improvement(why: str, *, upstream: str, asserted: bool = False) -> pytest.MarkDecorator:
+    """Mark a test of a deliberate hubchaos improvement over Toxiproxy 2.12.
+
+    `upstream` is what the real 2.12 server does instead, as measured (README,
+    "Differences from Toxiproxy 2.12"). Against an external server such a test
+    is skipped with that reason, unless `asserted`: then the test itself checks
+    upstream's measured behaviour under `external_server()`, so the difference
+    stays proven in both modes. Tests without this mark are upstream-compatible
+    and must pass against both servers.
+    """
+    return pytest.mark.hubchaos_improvement(why=why, upstream=upstream, asserted=asserted)
+
+
+def skip_reason(mark: pytest.Mark) -> str | None:
+    """Why an improvement test is skipped against an external server (None: it runs)."""
+    if mark.kwargs.get("asserted"):
+        return None
+    return f"hubchaos improvement ({mark.kwargs['why']}); Toxiproxy 2.12: {mark.kwargs['upstream']}"
 
 
 def api_error(response: httpx.Response) -> str:

@@ -15,7 +15,6 @@ import pytest
 
 from tests.conftest import free_port
 from tests.proxy.helpers import (
-    API_TIMEOUT_S,
     LOOPBACK,
     EchoServer,
     api_error,
@@ -29,19 +28,6 @@ from tests.proxy.helpers import (
 )
 
 PROXY_FIELDS = {"name", "listen", "upstream", "enabled", "toxics"}
-
-
-@pytest.fixture(scope="module")
-def module_api(toxiproxy_url: str) -> Iterator[httpx.Client]:
-    # One client per module: building an httpx.Client costs tens of milliseconds.
-    with httpx.Client(base_url=toxiproxy_url, timeout=API_TIMEOUT_S) as client:
-        yield client
-
-
-@pytest.fixture
-def api(toxiproxy: str, module_api: httpx.Client) -> httpx.Client:
-    """The API client; `toxiproxy` deletes every proxy after the test."""
-    return module_api
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.proxy.helpers import API_TIMEOUT_S, EchoServer, api_error, create_proxy
+from tests.proxy.helpers import EchoServer, api_error, create_proxy
 
 # Every attribute upstream reports for each toxic type (absent ones come back as 0).
 ATTRIBUTES: dict[str, set[str]] = {
@@ -32,19 +32,6 @@ SANE_VALUES: dict[str, dict[str, int]] = {
     "limit_data": {"bytes": 2048},
 }
 TOXIC_FIELDS = {"name", "type", "stream", "toxicity", "attributes"}
-
-
-@pytest.fixture(scope="module")
-def module_api(toxiproxy_url: str) -> Iterator[httpx.Client]:
-    # One client per module: building an httpx.Client costs tens of milliseconds.
-    with httpx.Client(base_url=toxiproxy_url, timeout=API_TIMEOUT_S) as client:
-        yield client
-
-
-@pytest.fixture
-def api(toxiproxy: str, module_api: httpx.Client) -> httpx.Client:
-    """The API client; `toxiproxy` deletes every proxy after the test."""
-    return module_api
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from chaostoxi.proxy import probes as proxy_probes
 from chaostoxi.toxic import actions as toxic_actions
 
 from tests.proxy.helpers import (
-    API_TIMEOUT_S,
     LOOPBACK,
     EchoServer,
     connection_refused,
@@ -30,19 +29,6 @@ from tests.proxy.helpers import (
 )
 
 LATENCY_MS = 400
-
-
-@pytest.fixture(scope="module")
-def module_api(toxiproxy_url: str) -> Iterator[httpx.Client]:
-    # One client per module: building an httpx.Client costs tens of milliseconds.
-    with httpx.Client(base_url=toxiproxy_url, timeout=API_TIMEOUT_S) as client:
-        yield client
-
-
-@pytest.fixture
-def api(toxiproxy: str, module_api: httpx.Client) -> httpx.Client:
-    """The API client; `toxiproxy` deletes every proxy after the test."""
-    return module_api
 
 
 @pytest.fixture

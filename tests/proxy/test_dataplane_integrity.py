@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.proxy.conftest import ProxyUnderTest, TcpServer, read_exactly
-from tests.proxy.helpers import requires_embedded
+from tests.proxy.helpers import external_server, improvement
 
 MakeProxy = Callable[[str], ProxyUnderTest]
 
@@ -27,8 +27,10 @@ LOSSLESS: dict[str, dict[str, int]] = {
 }
 
 
-def pump(sock: socket.socket, payload: bytes, pause_s: float = 0.0) -> threading.Thread:
-    """Send `payload` in 32 KiB writes from a thread, then half-close."""
+def pump(
+    sock: socket.socket, payload: bytes, pause_s: float = 0.0, half_close: bool = False
+) -> threading.Thread:
+    """Send `payload` in 32 KiB writes from a thread, then half-close if asked."""
 
     def send() -> None:
         view = memoryview(payload)
@@ -36,7 +38,8 @@ def pump(sock: socket.socket, payload: bytes, pause_s: float = 0.0) -> threading
             sock.sendall(view[offset : offset + 32768])
             if pause_s:
                 time.sleep(pause_s)
-        sock.shutdown(socket.SHUT_WR)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -44,12 +47,19 @@ def pump(sock: socket.socket, payload: bytes, pause_s: float = 0.0) -> threading
 
 
 def echoed_digest(proxy: ProxyUnderTest, payload: bytes, pause_s: float = 0.0) -> str:
+    """The digest of the echo of `payload`, read to its known length.
+
+    The client closes only after the whole echo arrived: Toxiproxy 2.12 drops
+    bytes in flight when a client half-closes (see the half-close test below),
+    so a half-close here would make this an improvement test, and the chain of
+    toxics case a race against upstream's close (the flaky run the issue saw).
+    """
     digest = hashlib.sha256()
     with proxy.connect(timeout_s=10) as sock:
         sender = pump(sock, payload, pause_s)
         received = 0
-        while True:
-            data = sock.recv(65536)
+        while received < len(payload):
+            data = sock.recv(min(65536, len(payload) - received))
             if not data:
                 break
             digest.update(data)
@@ -121,7 +131,12 @@ def test_toxics_added_and_removed_under_traffic_keep_every_byte(
     assert result["digest"] == hashlib.sha256(payload).hexdigest()
 
 
-@requires_embedded
+@improvement(
+    "a half-closed connection keeps carrying the answer",
+    upstream="a client's EOF closes both directions; the answer (and echoed bytes in flight) "
+    "is lost",
+    asserted=True,
+)
 def test_half_close_lets_the_answer_through(make_proxy: MakeProxy, tcp_server: Any) -> None:
     def answer_after_eof(conn: socket.socket) -> None:
         request = bytearray()
@@ -137,8 +152,35 @@ def test_half_close_lets_the_answer_through(make_proxy: MakeProxy, tcp_server: A
         with proxy.connect() as sock:
             sock.sendall(b"question")
             sock.shutdown(socket.SHUT_WR)
+            if external_server():
+                assert sock.recv(64) == b""  # measured on 2.12: closed, answer lost
+                continue
             assert read_exactly(sock, 12) == b"got question"
             assert sock.recv(10) == b""
+
+
+@improvement(
+    "a half-closed connection keeps carrying the answer",
+    upstream="the echo of a 2 MiB upload that ends in a half-close arrives cut short "
+    "(measured: 254,976 of 2,097,152 bytes)",
+    asserted=True,
+)
+def test_half_close_after_a_large_upload_keeps_every_echoed_byte(
+    make_proxy: MakeProxy, echo_server: TcpServer
+) -> None:
+    payload = os.urandom(2 << 20)
+    proxy = make_proxy(echo_server.address)
+    proxy.add_toxic("latency", "downstream", latency=5)
+    with proxy.connect(timeout_s=10) as sock:
+        sender = pump(sock, payload, half_close=True)
+        received = 0
+        while data := sock.recv(65536):
+            received += len(data)
+        sender.join(10)
+    if external_server():
+        assert received < len(payload)
+    else:
+        assert received == len(payload)
 
 
 @pytest.mark.parametrize("with_toxic", [False, True], ids=["splice", "toxic"])

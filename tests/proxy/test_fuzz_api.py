@@ -219,7 +219,13 @@ def check_response(request: Request, response: httpx.Response) -> None:
         f"{request.method} {request.path} {request.body!r:.300} -> {status} {response.text:.300}"
     )
     assert status < 500 or allowed_server_error(request, response), where
-    if request.method == "HEAD" or not known_route(request.path):
+    # The path as sent: httpx removes dot segments (`/proxies/..` goes out as `/`).
+    if request.method == "HEAD" or not known_route(response.request.url.path):
+        return
+    if request.path == "/metrics" and external_server():
+        # Toxiproxy 2.12 serves /metrics only with --proxy-metrics and answers
+        # Go's plain-text "404 page not found" otherwise (README, "Differences
+        # from Toxiproxy 2.12"); hubchaos always serves it, errors as JSON.
         return
     if status >= 400 and status not in (403, 405):
         body = response.json()

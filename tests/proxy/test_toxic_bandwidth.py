@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 from tests.proxy.conftest import ProxyUnderTest, TcpServer, read_exactly, read_to_eof
-from tests.proxy.helpers import requires_embedded
 
 MakeProxy = Callable[[str], ProxyUnderTest]
 StartServer = Callable[[Callable[[socket.socket], None]], TcpServer]
@@ -56,7 +55,6 @@ def test_without_the_toxic_the_same_transfer_is_fast(
         assert time.monotonic() - start < 0.3
 
 
-@requires_embedded
 def test_rate_zero_holds_bytes_until_the_rate_is_raised(
     make_proxy: MakeProxy, echo_server: TcpServer
 ) -> None:
