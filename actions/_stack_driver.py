@@ -22,9 +22,14 @@ STATE_DIR_KEY = "hubchaos_state_dir"
 PORT_OFFSET_KEY = "hubchaos_port_offset"
 
 
+def target_state_dir(configuration: Configuration | None) -> Path:
+    """The state directory of the stack this run targets."""
+    return Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
+
+
 def stack_driver(configuration: Configuration | None) -> StackDriver:
     """The driver of the stack this run targets (its progress lines are dropped)."""
-    state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
+    state_dir = target_state_dir(configuration)
     raw_offset = setting(PORT_OFFSET_KEY, configuration, "0")
     try:
         offset = int(raw_offset)
