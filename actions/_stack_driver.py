@@ -7,24 +7,21 @@ HUBCHAOS_STATE_DIR, which `hubchaos run` exports, else `.hubchaos`), the port
 offset from `hubchaos_port_offset` (else HUBCHAOS_PORT_OFFSET, else 0).
 """
 
-from pathlib import Path
-
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hubchaos.activity.settings import setting
+from hubchaos.activity.settings import STATE_DIR_KEY, setting, target_state_dir
 from hubchaos.errors import HubchaosError
-from hubchaos.stack.driver import DEFAULT_STATE_DIR, StackDriver
+from hubchaos.stack.driver import StackDriver
 from hubchaos.stack.drivers import open_stack
 from hubchaos.stack.state import StackState
 
-STATE_DIR_KEY = "hubchaos_state_dir"
 PORT_OFFSET_KEY = "hubchaos_port_offset"
 
 
 def stack_driver(configuration: Configuration | None) -> StackDriver:
     """The driver of the stack this run targets (its progress lines are dropped)."""
-    state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
+    state_dir = target_state_dir(configuration)
     raw_offset = setting(PORT_OFFSET_KEY, configuration, "0")
     try:
         offset = int(raw_offset)

@@ -8,24 +8,22 @@ directory, so the journal says which stack could not be reached.
 """
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hubchaos.activity.settings import setting
+from hubchaos.activity.settings import STATE_DIR_KEY, target_state_dir
 from hubchaos.errors import HubchaosError
-from hubchaos.stack.driver import DEFAULT_STATE_DIR, ServiceFaults
+from hubchaos.stack.driver import ServiceFaults
 from hubchaos.stack.drivers import open_service_faults
 
-STATE_DIR_KEY = "hubchaos_state_dir"
 T = TypeVar("T")
 
 
 def docker_stack(configuration: Configuration | None) -> ServiceFaults:
     """The docker stack this run targets (its progress lines are dropped)."""
-    state_dir = Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
+    state_dir = target_state_dir(configuration)
     stack = open_service_faults(state_dir, progress=lambda line: None)
     if stack is None:
         raise ActivityFailed(

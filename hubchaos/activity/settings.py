@@ -8,16 +8,21 @@ against a locally started stack without any configuration.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+from hubchaos.stack.driver import DEFAULT_STATE_DIR
 
 __all__ = [
     "DEFAULTS",
     "REPLICAS_KEY",
+    "STATE_DIR_KEY",
     "app_replica_urls",
     "app_url",
     "flood_dsn",
     "observer_dsn",
     "setting",
+    "target_state_dir",
 ]
 
 DEFAULTS: dict[str, str] = {
@@ -84,3 +89,11 @@ def app_replica_urls(
         raw = setting("hubchaos_app_url", configuration)
     items = raw.split(",") if isinstance(raw, str) else raw
     return [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+
+
+STATE_DIR_KEY = "hubchaos_state_dir"
+
+
+def target_state_dir(configuration: dict[str, Any] | None) -> Path:
+    """The state directory of the stack this run targets."""
+    return Path(setting(STATE_DIR_KEY, configuration, str(DEFAULT_STATE_DIR)))
