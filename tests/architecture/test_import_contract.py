@@ -24,40 +24,6 @@ from collections import defaultdict
 
 from tests.architecture.imports import REPO, Import, cycles, import_graph, project_modules
 
-# Known violations on this branch, removed by issue 13's other branches (h13c: the
-# probes' shared helpers and the traffic generator move out of actions; h14: the
-# proxy stops importing the runner; h13b: the docker driver's circle; h14: the
-# proxy's link/proxy circle). Each is (importer, imported) or a circle's members.
-# The integrator deletes this list after merging them; an entry that no longer
-# happens fails `test_pending_exceptions_still_happen`, so the list cannot rot.
-PENDING_IMPORTS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("hubchaos.probes._common", "hubchaos.actions._common"),
-        ("hubchaos.probes.alerts", "hubchaos.actions._common"),
-        ("hubchaos.probes.baseline", "hubchaos.actions._common"),
-        ("hubchaos.probes.container", "hubchaos.actions._common"),
-        ("hubchaos.probes.container", "hubchaos.actions._container_driver"),
-        ("hubchaos.probes.delivery", "hubchaos.actions._common"),
-        ("hubchaos.probes.http", "hubchaos.actions._common"),
-        ("hubchaos.probes.http", "hubchaos.actions._flood_http"),
-        ("hubchaos.probes.http", "hubchaos.actions._flood_registry"),
-        ("hubchaos.probes.leaks", "hubchaos.actions._common"),
-        ("hubchaos.probes.pool", "hubchaos.actions._common"),
-        ("hubchaos.probes.postgres", "hubchaos.actions._common"),
-        ("hubchaos.probes.postgres", "hubchaos.actions._flood_db"),
-        ("hubchaos.probes.recovery", "hubchaos.actions._common"),
-        ("hubchaos.proxy.api", "hubchaos"),
-        ("hubchaos.proxy.config", "hubchaos.errors"),
-        ("hubchaos.proxy.server", "hubchaos.errors"),
-    }
-)
-PENDING_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        frozenset({"hubchaos.proxy.link", "hubchaos.proxy.proxy"}),
-        frozenset({"hubchaos.stack.docker_env", "hubchaos.stack.docker_images"}),
-    }
-)
-
 # The runner's layers, highest first: a module may import its own layer and the
 # layers below it, never one above. hubchaos.proxy is in no layer: it imports
 # nothing of hubchaos at all. A new package or top-level module gets a line here.
@@ -68,8 +34,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("output", ("hubchaos.report", "hubchaos.view")),
     ("judgement", ("hubchaos.verdict", "hubchaos.journal", "hubchaos.score")),
     ("activities", ("hubchaos.actions", "hubchaos.probes", "hubchaos.controls")),
-    ("stack", ("hubchaos.stack", "hubchaos.stack_session")),
-    ("foundation", ("hubchaos.errors", "hubchaos.settings", "hubchaos.faults")),
+    ("activity helpers", ("hubchaos.activity", "hubchaos.traffic")),
+    ("manifests", ("hubchaos.budget", "hubchaos.kube")),
+    ("stack", ("hubchaos.stack",)),
+    ("foundation", ("hubchaos.errors", "hubchaos.faults")),
 )  # fmt: skip
 OUTSIDE_LAYERS = ("hubchaos", "hubchaos.proxy")  # the root package (version, discover hook)
 
@@ -118,23 +86,14 @@ def _violations() -> dict[tuple[str, str], list[str]]:
 
 
 def test_no_forbidden_import() -> None:
-    new = {pair: places for pair, places in _violations().items() if pair not in PENDING_IMPORTS}
-    lines = [f"{place}: {a} -> {b}" for (a, b), places in sorted(new.items()) for place in places]
+    found = _violations()
+    lines = [f"{place}: {a} -> {b}" for (a, b), places in sorted(found.items()) for place in places]
     assert not lines, "forbidden imports (see ARCHITECTURE.md):\n" + "\n".join(lines)
 
 
 def test_no_import_circle() -> None:
-    circles = [c for c in cycles(import_graph()) if frozenset(c) not in PENDING_CYCLES]
+    circles = cycles(import_graph())
     assert not circles, "import circles: " + "; ".join(" <-> ".join(c) for c in circles)
-
-
-def test_pending_exceptions_still_happen() -> None:
-    """A pending exception that no longer happens is deleted, so it cannot hide a new one."""
-    gone = sorted(PENDING_IMPORTS - set(_violations()))
-    assert not gone, f"no longer happen, delete from PENDING_IMPORTS: {gone}"
-    current = {frozenset(c) for c in cycles(import_graph())}
-    gone_cycles = sorted(sorted(c) for c in PENDING_CYCLES - current)
-    assert not gone_cycles, f"no longer happen, delete from PENDING_CYCLES: {gone_cycles}"
 
 
 def test_every_runner_module_has_a_layer() -> None:
@@ -153,13 +112,13 @@ def test_the_rules_catch_what_they_forbid() -> None:
     """Each rule, fed an import it forbids, names it (the checker itself can fail)."""
     forbidden = [
         ("hubchaos.probes.pool", "hubchaos.actions.flood"),
-        ("hubchaos.proxy.model", "hubchaos.settings"),
+        ("hubchaos.proxy.model", "hubchaos.activity.settings"),
         ("hubchaos.report.writer", "learninghub.app"),
         ("hubchaos.journal.facts", "hubchaos.report.plots"),
         ("hubchaos.errors", "hubchaos.stack.state"),
     ]
     allowed = [
-        ("hubchaos.probes.pool", "hubchaos.settings"),
+        ("hubchaos.probes.pool", "hubchaos.activity.settings"),
         ("tests.hub.conftest", "learninghub.app"),
         ("hubchaos.cli.run", "hubchaos.runner"),
         ("hubchaos.proxy.api", "hubchaos.proxy.model"),
