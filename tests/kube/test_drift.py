@@ -10,7 +10,6 @@ import yaml
 
 from hubchaos.budget.sources import OBSERVER_LIMIT_DEFAULT, overlay_case
 from hubchaos.kube.generate import load_scaling, stale_files
-from hubchaos.stack.environments import environment_path
 from hubchaos.stack.profiles import PROFILES_ENV, default_profiles_path, load_profiles
 from tests.kube.conftest import KUBERNETES, OVERLAYS, REPO
 
@@ -113,12 +112,12 @@ def argparse_default(program: Path, option: str) -> object:
 
 def test_the_observer_limit_default_is_the_migrate_programs() -> None:
     """The budget's default when a Job omits --observer-limit is the one migrate.py applies."""
-    migrate = environment_path("docker", "migrate.py")
+    migrate = REPO / "environments" / "docker" / "migrate.py"
     assert argparse_default(migrate, "--observer-limit") == OBSERVER_LIMIT_DEFAULT
 
 
 def test_a_changed_observer_limit_default_is_seen(tmp_path: Path) -> None:
-    migrate = environment_path("docker", "migrate.py").read_text()
+    migrate = (REPO / "environments" / "docker" / "migrate.py").read_text()
     changed = tmp_path / "migrate.py"
     declared = f'"--observer-limit", type=int, default={OBSERVER_LIMIT_DEFAULT}'
     assert declared in migrate

@@ -33,10 +33,9 @@ import yaml
 from hubchaos.budget.sources import overlay_case
 from hubchaos.kube.kustomize import build
 from hubchaos.kube.workloads import Manifests
-from hubchaos.stack.environments import environment_path
 from hubchaos.stack.local.postgres import PostgresCluster
 from tests.conftest import free_port
-from tests.kube.conftest import OVERLAY_NAMES, OVERLAYS
+from tests.kube.conftest import OVERLAY_NAMES, OVERLAYS, REPO
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 # (kind, name) of the workload -> the environment file its container runs
@@ -135,7 +134,7 @@ def test_every_program_run_by_path_is_its_environments_own_file(overlay: str) ->
     }
     assert sorted(scripts) == sorted(PROGRAMS)
     for key, launch in scripts.items():
-        source = environment_path(*PROGRAMS[key])
+        source = REPO.joinpath("environments", *PROGRAMS[key])
         assert mounted_text(manifests, launch, launch.words[1]) == source.read_text(), key
 
 
