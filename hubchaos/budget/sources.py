@@ -17,6 +17,7 @@ from hubchaos.budget.arithmetic import BudgetCase
 from hubchaos.errors import UserError
 from hubchaos.kube.kustomize import KUSTOMIZATION_NAMES, build, kustomization_file
 from hubchaos.kube.workloads import ManifestError, Manifests
+from hubchaos.stack.driver import DEFAULT_REPLICAS
 from hubchaos.stack.profiles import (
     HEALTH_CONNECTIONS_PER_REPLICA,
     MAX_REPLICAS,
@@ -29,9 +30,8 @@ from hubchaos.stack.profiles import (
     load_profiles,
 )
 
-__all__ = ["DEFAULT_REPLICAS", "load_cases", "overlay_case", "profile_cases"]
+__all__ = ["load_cases", "overlay_case", "profile_cases"]
 
-DEFAULT_REPLICAS = 2  # `hubchaos up`'s default (hubchaos.stack.local.DEFAULT_REPLICAS)
 # PostgreSQL's own defaults, for a server started without -c settings.
 PG_DEFAULTS = {"max_connections": 100, "superuser_reserved_connections": 3}
 # The manifests' names (environments/kubernetes/base).
@@ -39,7 +39,10 @@ APP = ("Deployment", "learninghub", "learninghub")
 POSTGRES = ("StatefulSet", "postgres", "postgres")
 MIGRATE = ("Job", "migrate", "migrate")
 EXPORTER = ("Deployment", "postgres-exporter")
-OBSERVER_LIMIT_DEFAULT = 6  # hubchaos.stack.docker_migrate's --observer-limit default
+# The --observer-limit default of environments/docker/migrate.py, the program the
+# Job runs. It is a script of that environment, not a module of this package, so
+# the number is repeated here; tests/kube/test_drift.py reads it from the script.
+OBSERVER_LIMIT_DEFAULT = 6
 CONNECTIONS_PER_EXPORTER = 1
 
 

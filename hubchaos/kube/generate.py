@@ -23,7 +23,8 @@ import yaml
 
 from hubchaos.errors import UserError
 from hubchaos.stack import monitoring
-from hubchaos.stack.docker_config import HUB_DB_PORT, HUB_WEB_PORT
+from hubchaos.stack.docker.config import HUB_DB_PORT, HUB_WEB_PORT
+from hubchaos.stack.environments import environment_path
 from hubchaos.stack.profiles import (
     BUDGET,
     HEALTH_CONNECTIONS_PER_REPLICA,
@@ -33,10 +34,14 @@ from hubchaos.stack.profiles import (
 )
 from hubchaos.stack.toxiproxy_setup import ProxySpec
 
-__all__ = ["KUBERNETES_DIR", "OverlayScaling", "expected_files", "load_scaling", "stale_files"]
+__all__ = [
+    "OverlayScaling",
+    "expected_files",
+    "kubernetes_dir",
+    "load_scaling",
+    "stale_files",
+]
 
-KUBERNETES_DIR = Path(__file__).resolve().parents[2] / "environments" / "kubernetes"
-SCALING_FILE = KUBERNETES_DIR / "scaling.yaml"
 # In-cluster names of the parts (the Services in base/).
 APP_PORT = 8000
 APP_PODS_SERVICE = "learninghub-pods"
@@ -57,8 +62,14 @@ class OverlayScaling:
         return profiles.resolve(self.profile, self.max_replicas)
 
 
-def load_scaling(profiles: Profiles, path: Path = SCALING_FILE) -> list[OverlayScaling]:
+def kubernetes_dir() -> Path:
+    """environments/kubernetes, found like every environment (hubchaos.stack.environments)."""
+    return environment_path("kubernetes")
+
+
+def load_scaling(profiles: Profiles, path: Path | None = None) -> list[OverlayScaling]:
     """scaling.yaml, with `max_replicas: budget` turned into a number."""
+    path = path or kubernetes_dir() / "scaling.yaml"
     data = yaml.safe_load(path.read_text())
     overlays = data.get("overlays") if isinstance(data, dict) else None
     if not isinstance(overlays, dict) or not overlays:
@@ -120,8 +131,9 @@ def expected_files(profiles: Profiles, scaling: list[OverlayScaling]) -> dict[Pa
     return files
 
 
-def stale_files(root: Path = KUBERNETES_DIR) -> list[Path]:
+def stale_files(root: Path | None = None) -> list[Path]:
     """Generated files that are missing or differ from what the sources give now."""
+    root = root or kubernetes_dir()
     profiles = load_profiles()
     expected = expected_files(profiles, load_scaling(profiles, root / "scaling.yaml"))
     stale = []
@@ -171,17 +183,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hubchaos.kube.generate")
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args(argv)
-    if args.check:
-        stale = stale_files()
-        for relative in stale:
-            print(f"stale: environments/kubernetes/{relative}", file=sys.stderr)
-        return 1 if stale else 0
-    profiles = load_profiles()
-    for relative, text in expected_files(profiles, load_scaling(profiles)).items():
-        path = KUBERNETES_DIR / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print(f"wrote environments/kubernetes/{relative}")
+    try:
+        root = kubernetes_dir()
+        if args.check:
+            stale = stale_files(root)
+            for relative in stale:
+                print(f"stale: {root / relative}", file=sys.stderr)
+            return 1 if stale else 0
+        profiles = load_profiles()
+        for relative, text in expected_files(profiles, load_scaling(profiles)).items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path}")
+    except UserError as error:
+        print(f"generate: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 from pathlib import Path
 
 import pytest
 import yaml
 
-from hubchaos.budget.sources import DEFAULT_REPLICAS, overlay_case
+from hubchaos.budget.sources import OBSERVER_LIMIT_DEFAULT, overlay_case
 from hubchaos.kube.generate import load_scaling, stale_files
-from hubchaos.kube.kustomize import build
-from hubchaos.stack import local
 from hubchaos.stack.profiles import PROFILES_ENV, default_profiles_path, load_profiles
 from tests.kube.conftest import KUBERNETES, OVERLAYS, REPO
 
@@ -82,8 +80,8 @@ def test_fixed_max_replicas_comes_from_the_budget() -> None:
 def test_monitoring_kustomization_lists_every_rule_file() -> None:
     monitoring = REPO / "environments" / "monitoring"
     spec = yaml.safe_load((monitoring / "kustomization.yaml").read_text())
-    (generator,) = spec["configMapGenerator"]
-    listed = sorted(generator["files"])
+    generators = {each["name"]: each for each in spec["configMapGenerator"]}
+    listed = sorted(generators["hub-alert-rules"]["files"])
     assert listed == sorted(f"rules/{p.name}" for p in (monitoring / "rules").glob("*.yml"))
 
 
@@ -96,25 +94,34 @@ def test_prometheus_config_finds_every_replica_and_loads_the_mounted_rules() -> 
     assert "static_configs" not in app
 
 
-def test_profiles_default_replicas_match_hubchaos_up() -> None:
-    assert DEFAULT_REPLICAS == local.DEFAULT_REPLICAS
+def argparse_default(program: Path, option: str) -> object:
+    """The default of `option` in a script's `add_argument` calls, read without running it."""
+    for node in ast.walk(ast.parse(program.read_text(), str(program))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+            and any(isinstance(a, ast.Constant) and a.value == option for a in node.args)
+        ):
+            for keyword in node.keywords:
+                if keyword.arg == "default":
+                    return ast.literal_eval(keyword.value)
+            return None
+    raise LookupError(f"{program}: no add_argument({option!r})")
 
 
-def test_every_python_module_the_containers_run_exists() -> None:
-    """The manifests run hubchaos/learninghub modules by name: a move must update them."""
-    modules = set()
-    for overlay in ("fixed", "fixed-offline"):
-        for obj in build(OVERLAYS / overlay):
-            spec = obj.get("spec", {}).get("template", {}).get("spec", {})
-            for container in spec.get("containers", []):
-                words = [*container.get("command", []), *container.get("args", [])]
-                if words[:2] == ["python3", "-m"]:
-                    modules.add(words[2])
-    assert modules == {
-        "hubchaos",
-        "hubchaos.stack.docker_migrate",
-        "hubchaos.stack.webhook_receiver",
-        "learninghub",
-    }
-    missing = sorted(name for name in modules if importlib.util.find_spec(name) is None)
-    assert missing == []
+def test_the_observer_limit_default_is_the_migrate_programs() -> None:
+    """The budget's default when a Job omits --observer-limit is the one migrate.py applies."""
+    migrate = REPO / "environments" / "docker" / "migrate.py"
+    assert argparse_default(migrate, "--observer-limit") == OBSERVER_LIMIT_DEFAULT
+
+
+def test_a_changed_observer_limit_default_is_seen(tmp_path: Path) -> None:
+    migrate = (REPO / "environments" / "docker" / "migrate.py").read_text()
+    changed = tmp_path / "migrate.py"
+    declared = f'"--observer-limit", type=int, default={OBSERVER_LIMIT_DEFAULT}'
+    assert declared in migrate
+    changed.write_text(migrate.replace(declared, '"--observer-limit", type=int, default=9'))
+    assert argparse_default(changed, "--observer-limit") == 9
+    with pytest.raises(LookupError):
+        argparse_default(changed, "--observer-slots")
