@@ -8,10 +8,7 @@ variable (the key upper-cased), then the local stack's default
 (`hubchaos.settings`).
 """
 
-import ipaddress
 import math
-import os
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,10 +16,9 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 from psycopg.conninfo import conninfo_to_dict
 
+from hubchaos.reach.hosts import allowed_hosts, host_refusal
+from hubchaos.reach.libpq import InvalidDsn, effective_hosts
 from hubchaos.settings import setting
-
-ALLOWED_HOSTS_KEY = "hubchaos_allowed_hosts"
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 # Hard ceilings so a typo in an experiment cannot exhaust this machine.
 MAX_FLOOD_CONNECTIONS = 10_000
@@ -90,61 +86,24 @@ def as_positive_float(name: str, value: Any, maximum: float = MAX_ACTIVITY_SECON
 # --- blast-radius guard ---------------------------------------------------------------
 
 
-def allowed_hosts(configuration: Configuration | None) -> list[str]:
-    """Extra hosts allowed by configuration key (or env) `hubchaos_allowed_hosts`."""
-    raw: Any = configuration.get(ALLOWED_HOSTS_KEY) if configuration else None
-    if raw in (None, ""):
-        raw = os.environ.get(ALLOWED_HOSTS_KEY.upper(), "")
-    items: Iterable[Any] = raw.split(",") if isinstance(raw, str) else raw
-    return [str(item).strip().lower() for item in items if str(item).strip()]
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _matches(host: str, allowed: str) -> bool:
-    if host == allowed:
-        return True
-    try:  # an allow-list entry may be a network such as 10.0.0.0/24
-        return ipaddress.ip_address(host) in ipaddress.ip_network(allowed, strict=False)
-    except ValueError:
-        return False
-
-
 def ensure_allowed_host(host: str, configuration: Configuration | None = None) -> None:
-    """Refuse to touch a host outside the blast radius.
+    """Refuse to touch a host outside the blast radius (rules: hubchaos.reach.hosts).
 
     Loopback (127.0.0.0/8, ::1, localhost) is always allowed; anything else must
     be listed in configuration key `hubchaos_allowed_hosts` (a list or a comma
     separated string; entries are host names, addresses or networks).
     """
-    name = host.strip().strip("[]").lower()
-    if not name or name.startswith("/"):
-        return  # a Unix-domain socket directory never leaves this machine
-    if _is_loopback(name) or any(_matches(name, item) for item in allowed_hosts(configuration)):
-        return
-    raise ActivityFailed(
-        f"refusing to target host '{host}': it is outside the blast radius "
-        f"(loopback only by default); to allow it, add it to the configuration key "
-        f"'{ALLOWED_HOSTS_KEY}'"
-    )
+    refusal = host_refusal(host, allowed_hosts(configuration))
+    if refusal:
+        raise ActivityFailed(refusal)
 
 
 def dsn_hosts(dsn: str) -> list[str]:
-    """Every host a libpq DSN (URL or key=value form) would connect to."""
+    """Every host a libpq DSN would connect to, PGHOST and service files included."""
     try:
-        params = conninfo_to_dict(dsn)
-    except Exception as exc:  # psycopg raises ProgrammingError on a malformed DSN
+        return effective_hosts(dsn) or ["localhost"]
+    except InvalidDsn as exc:
         raise ActivityFailed(f"invalid PostgreSQL DSN: {exc}") from None
-    hosts = [h for h in str(params.get("host") or "").split(",") if h]
-    hosts += [h for h in str(params.get("hostaddr") or "").split(",") if h]
-    return hosts or ["localhost"]
 
 
 def dsn_port(dsn: str) -> int:
