@@ -19,6 +19,7 @@ from chaoslib.exit import exit_signals
 from chaoslib.experiment import run_experiment
 
 from hubchaos.experiments import load_valid_experiment
+from hubchaos.private.journal import write_journal
 from hubchaos.verdict import Verdict, verdict_from_journal
 
 __all__ = ["ExperimentRun", "export_stack_environment", "run_experiment_file"]
@@ -53,7 +54,7 @@ def run_experiment_file(
             experiment, settings=json.loads(json.dumps(SETTINGS)), event_handlers=event_handlers
         )
     seconds = time.monotonic() - started
-    journal_path.write_text(json.dumps(journal, indent=2, default=str))
+    write_journal(journal_path, journal)  # 0600, passwords masked
     return ExperimentRun(
         path=path,
         title=str(experiment.get("title", Path(path).stem)),

@@ -21,6 +21,7 @@ import psycopg
 
 from hubchaos.errors import StackError
 from hubchaos.stack import parts
+from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.layout import Layout
 from hubchaos.stack.postgres import PostgresCluster
 from hubchaos.stack.processes import tail
@@ -51,11 +52,12 @@ class StackDatabase:
             superuser_reserved_connections=self.budget.superuser_reserved_connections,
             settings=dict(POSTGRES_SETTINGS),
             log_path=self.layout.log("postgres"),
+            password=superuser_password(self.layout.root),
         )
 
     @property
     def superuser_dsn(self) -> str:
-        return parts.db_dsn(self.port, parts.SUPERUSER, parts.SUPERUSER_PASSWORD)
+        return parts.db_dsn(self.port, parts.SUPERUSER, superuser_password(self.layout.root))
 
     @property
     def log_file(self) -> Path:

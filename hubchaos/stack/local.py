@@ -37,6 +37,7 @@ from types import FrameType
 from hubchaos.errors import UserError
 from hubchaos.stack import parts
 from hubchaos.stack.binaries import Binaries, check_executable, toxiproxy_server_on_path
+from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.database import StackDatabase
 from hubchaos.stack.health import (
     PartStatus,
@@ -234,7 +235,7 @@ class LocalStack:
         self._await(toxi, spawned[toxi.name])
         ensure_proxies(toxi.endpoint, proxy_specs(ports), spawned[toxi.name][0].log_file)
 
-        late = [parts.exporter_part(ports, binaries)] + [
+        late = [parts.exporter_part(ports, binaries, superuser_password(self.state_dir))] + [
             parts.app_part(ports, i, resolved.pool) for i in range(1, resolved.replicas + 1)
         ]
         spawned.update({part.name: self._spawn(part) for part in late})
@@ -262,7 +263,7 @@ class LocalStack:
             profile=resolved.name,
             replicas=resolved.replicas,
             toxiproxy_url=toxi.endpoint,
-            **parts.endpoints(ports, resolved.replicas),
+            **parts.endpoints(ports, resolved.replicas, superuser_password(self.state_dir)),
             port_offset=self.port_offset,
             budget=resolved.as_dict(),
             toxiproxy={
@@ -423,10 +424,11 @@ class LocalStack:
         if name == "receiver":
             return parts.receiver_part(ports, self.layout)
         binaries = Binaries.locate()
+        password = superuser_password(self.state_dir)
         builders: dict[str, Callable[[], parts.ProcessPart]] = {
             "alertmanager": lambda: parts.alertmanager_part(ports, self.layout, binaries),
             "prometheus": lambda: parts.prometheus_part(ports, self.layout, binaries),
-            "exporter": lambda: parts.exporter_part(ports, binaries),
+            "exporter": lambda: parts.exporter_part(ports, binaries, password),
         }
         return builders[name]()
 
