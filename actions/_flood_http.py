@@ -26,6 +26,7 @@ from hubchaos.actions._common import (
     ensure_allowed_url,
     url_host_port,
 )
+from hubchaos.actions._flood_backoff import Backoff
 from hubchaos.actions._flood_http_client import (
     ConnectionClosed,
     HttpConnection,
@@ -34,6 +35,7 @@ from hubchaos.actions._flood_http_client import (
     encode_request,
 )
 from hubchaos.actions._flood_http_tally import LoadTally
+from hubchaos.transport_errors import record as record_transport_error
 
 # What the incident's users did: open dashboards and read the classroom chat.
 DEFAULT_ROUTES: list[dict[str, Any]] = [
@@ -205,6 +207,7 @@ async def _worker(
     live: set[HttpConnection],
 ) -> None:
     rand = random.Random(seed)
+    backoff = Backoff(rand)  # a refused connection must not make the worker spin
     conn: HttpConnection | None = None
     try:
         while budget[0] > 0:
@@ -234,8 +237,12 @@ async def _worker(
                     conn = None
                     if reused and isinstance(exc, ConnectionClosed) and not exc.received_anything:
                         continue  # the server dropped an idle connection: not a failure
-                    route.errors[error_kind(exc, connecting)] += 1
+                    kind = error_kind(exc, connecting)
+                    route.errors[kind] += 1
+                    record_transport_error(kind)  # for the live panel and the journal
+                    await backoff.failed()
                     break
+                backoff.succeeded()
                 route.response(
                     response.status,
                     time.perf_counter() - started,

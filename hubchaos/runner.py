@@ -18,6 +18,7 @@ from typing import Any
 from chaoslib.exit import exit_signals
 from chaoslib.experiment import run_experiment
 
+from hubchaos import transport_errors
 from hubchaos.experiments import load_valid_experiment
 from hubchaos.private.journal import write_journal
 from hubchaos.verdict import Verdict, verdict_from_journal
@@ -49,11 +50,14 @@ def run_experiment_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     journal_path = out_dir / f"{Path(path).stem}.journal.json"
     started = time.monotonic()
+    errors_before = transport_errors.snapshot()
     with exit_signals():
         journal: dict[str, Any] = run_experiment(
             experiment, settings=json.loads(json.dumps(SETTINGS)), event_handlers=event_handlers
         )
     seconds = time.monotonic() - started
+    # requests of the run's own load that never got an answer (refused, reset, timed out)
+    journal["hubchaos_transport_errors"] = transport_errors.since(errors_before)
     write_journal(journal_path, journal)  # 0600, passwords masked
     return ExperimentRun(
         path=path,
