@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hubchaos.errors import UserError
+from hubchaos.redact import redact_text
 from hubchaos.stack.drivers import open_stack
 from hubchaos.stack.local import DEFAULT_REPLICAS, DEFAULT_STATE_DIR, LocalStack
 from hubchaos.stack.ports import PORT_OFFSET_ENV
@@ -180,8 +181,9 @@ def _print_endpoints(state: StackState) -> None:
         ("app (hub_web proxy)", state.app_url),
         *[(f"app-{i}", u) for i, u in enumerate(state.app_replica_urls, start=1)],
         ("toxiproxy API", state.toxiproxy_url),
-        ("database (direct)", state.db_dsn),
-        ("database (app, via hub_db)", state.app_db_dsn),
+        # masked: this output ends up in CI logs; `hubchaos env` prints the real DSNs
+        ("database (direct)", redact_text(state.db_dsn)),
+        ("database (app, via hub_db)", redact_text(state.app_db_dsn)),
         ("prometheus", state.prometheus_url),
         ("alertmanager", state.alertmanager_url),
         ("webhook receiver", state.receiver_url),

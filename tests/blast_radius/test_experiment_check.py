@@ -246,3 +246,22 @@ def test_hubchaos_run_exits_2_naming_the_target_before_any_activity(tmp_path: Pa
         + OUTSIDE.format(host="10.7.7.7")
     ]
     assert not marker.exists()
+
+
+def test_a_target_that_is_not_a_url_is_named() -> None:
+    experiment = _experiment(
+        [_probe("hubchaos.probes.prometheus", "promql_instant", query="up")],
+        {"hubchaos_prometheus_url": "127.0.0.1:9090"},
+    )
+    assert _refusal(experiment) == (
+        "configuration hubchaos_prometheus_url: invalid target: not a URL: '127.0.0.1:9090'"
+    )
+
+
+def test_a_malformed_dsn_is_named_without_its_password() -> None:
+    experiment = _experiment(
+        [_probe("hubchaos.probes.postgres", "can_login", dsn="host=127.0.0.1 password=pw x")]
+    )
+    refusal = _refusal(experiment)
+    assert refusal.startswith("activity 'can_login-probe' argument dsn: invalid target: ")
+    assert 'missing "=" after "x"' in refusal and "pw " not in refusal

@@ -116,3 +116,15 @@ def test_plain_chaos_run_works_after_hubchaos_env_and_not_with_the_old_password(
     fixed = _chaos_run(f'eval "$({hubchaos})" && {run}', tmp_path)
     assert fixed["status"] == "completed", fixed["status"]
     assert fixed["steady_states"]["before"]["steady_state_met"] is True  # type: ignore[index]
+
+
+def test_up_prints_the_endpoints_with_passwords_masked(
+    stack: StackState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hubchaos.stack.cli import _print_endpoints  # what `hubchaos up` prints
+
+    password = (Path(stack.state_dir) / PASSWORD_FILE).read_text().strip()
+    _print_endpoints(stack)
+    out = capsys.readouterr().out
+    assert password not in out
+    assert "postgresql://hubchaos:***@127.0.0.1:" in out
