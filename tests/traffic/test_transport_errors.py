@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import random
+import re
 import socket
 import stat
 import time
@@ -20,6 +21,7 @@ from hubchaos import transport_errors
 from hubchaos.actions import flood
 from hubchaos.actions._flood_backoff import FIRST_DELAY_S, MAX_DELAY_S, Backoff
 from hubchaos.live import render_panel
+from hubchaos.progress import ProgressLines, StatusTicker
 from hubchaos.readings import Readings
 from hubchaos.report import write_report
 from hubchaos.run_watch import RunWatch
@@ -153,3 +155,22 @@ def test_the_journal_and_the_report_carry_the_load_errors(tmp_path: Path) -> Non
         f"transport errors of the load**: {lost['total']} (connection_refused {lost['total']})"
     )
     assert expected in markdown.replace("\\_", "_")  # Markdown escapes the underscore
+
+
+def test_plain_lines_report_the_load_errors_as_they_happen() -> None:
+    out = io.StringIO()
+    ticker = StatusTicker(ProgressLines(out), f"http://127.0.0.1:{_closed_port()}", interval=0.2)
+    ticker.start()
+    try:
+        result = flood.http_spike(
+            url=f"http://127.0.0.1:{_closed_port()}", concurrency=4, duration_seconds=1.0
+        )
+        time.sleep(0.6)  # the next tick reports the last errors
+    finally:
+        ticker.stop()
+    counts = re.findall(
+        r"load: (\d+) transport errors since the last line \(connection_refused (\d+)\)",
+        out.getvalue(),
+    )
+    assert counts, out.getvalue()
+    assert sum(int(total) for total, _ in counts) == result["requests"]
