@@ -10,6 +10,10 @@ substitution (so `${hubchaos_app_url}/healthz` is checked as the URL it becomes)
 - the configuration: every key ending in one of those suffixes, and, when a
   hubchaos activity or control runs, every stack endpoint hubchaos would fall
   back to (configuration, then HUBCHAOS_* environment, then the local default).
+
+A value still holding `${...}` after substitution comes from dynamic
+configuration, known only once the run has begun: it is left to the
+activities' own guard.
 """
 
 from __future__ import annotations
@@ -63,9 +67,11 @@ def _named(where: str, name: str, value: Any) -> Iterator[Target]:
     if kind is None:
         return
     for text in _values(value):
-        items = text.split(",") if kind == "url" else [text]
+        items = text.split(",") if name.lower().endswith("urls") else [text]  # a URL list
         for item in (item.strip() for item in items):
-            if item and not item.startswith("/"):
+            # "/path" is relative to the app URL (checked itself); "${...}" left after
+            # substitution is dynamic configuration, known only once the run has begun
+            if item and not item.startswith("/") and "${" not in item:
                 yield Target(where, kind, item)
 
 
@@ -93,7 +99,7 @@ def experiment_targets(
         where = f"activity '{activity.get('name', '?')}'"
         if provider.get("type") == "http" and provider.get("url"):
             url = substitute(provider["url"], dict(configuration), dict(secrets))
-            yield Target(where, "url", str(url))
+            yield from _named(where, "url", url)
         elif provider.get("type") == "python":
             arguments = substitute(
                 dict(provider.get("arguments") or {}), dict(configuration), dict(secrets)

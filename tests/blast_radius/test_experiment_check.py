@@ -265,3 +265,25 @@ def test_a_malformed_dsn_is_named_without_its_password() -> None:
     refusal = _refusal(experiment)
     assert refusal.startswith("activity 'can_login-probe' argument dsn: invalid target: ")
     assert 'missing "=" after "x"' in refusal and "pw " not in refusal
+
+
+def test_values_known_only_during_the_run_are_left_to_the_activities() -> None:
+    experiment = _experiment(
+        [{"type": "probe", "name": "ping", "provider": {"type": "http", "url": "${later}/x"}}]
+    )
+    check_experiment(experiment)  # no configuration names `later`: nothing to check yet
+
+
+def test_url_lists_are_split_and_single_urls_are_not() -> None:
+    listed = _experiment(
+        [_probe("hubchaos.probes.pool", "pool_stats",
+                app_urls="http://127.0.0.1:18001,http://10.9.9.9:18002")]
+    )  # fmt: skip
+    assert _refusal(listed) == (
+        "activity 'pool_stats-probe' argument app_urls: " + OUTSIDE.format(host="10.9.9.9")
+    )
+    query = _experiment(
+        [{"type": "probe", "name": "q",
+          "provider": {"type": "http", "url": "http://127.0.0.1:9090/api?match=a,b"}}]
+    )  # fmt: skip
+    check_experiment(query)
