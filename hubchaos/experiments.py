@@ -10,6 +10,7 @@ from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 
+from hubchaos.blast_radius.validate import BlastRadiusError, check_experiment
 from hubchaos.errors import UserError
 
 __all__ = ["load_valid_experiment"]
@@ -35,4 +36,8 @@ def load_valid_experiment(path: str) -> dict[str, Any]:
         raise UserError(f"{path}: cannot read experiment: {message}") from exc
     finally:
         chaos_logger.setLevel(previous)
+    try:  # every target and flood size, before the first activity (issue 11)
+        check_experiment(experiment)
+    except (BlastRadiusError, ChaosException) as exc:
+        raise UserError(f"{path}: {' '.join(str(exc).split())}") from None
     return experiment

@@ -24,7 +24,9 @@ from chaoslib.exit import exit_signals
 from chaoslib.experiment import run_experiment
 
 from hubchaos.experiments import load_valid_experiment
+from hubchaos.private.journal import write_journal
 from hubchaos.report.outcome import RunOutcome
+from hubchaos.traffic import transport_errors
 from hubchaos.verdict import Verdict
 
 __all__ = ["ExperimentRun", "export_stack_environment", "run_experiment_file"]
@@ -58,12 +60,15 @@ def run_experiment_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     journal_path = out_dir / f"{Path(path).stem}.journal.json"
     started = time.monotonic()
+    errors_before = transport_errors.snapshot()
     with exit_signals(), _signals_stop_floods():
         journal: dict[str, Any] = run_experiment(
             experiment, settings=json.loads(json.dumps(SETTINGS)), event_handlers=event_handlers
         )
     seconds = time.monotonic() - started
-    journal_path.write_text(json.dumps(journal, indent=2, default=str))
+    # requests of the run's own load that never got an answer (refused, reset, timed out)
+    journal["hubchaos_transport_errors"] = transport_errors.since(errors_before)
+    write_journal(journal_path, journal)  # 0600, passwords masked
     return ExperimentRun(
         path=path,
         title=str(experiment.get("title", Path(path).stem)),

@@ -6,18 +6,17 @@ from urllib.parse import urlsplit
 from chaoslib.exceptions import ActivityFailed
 from psycopg.conninfo import conninfo_to_dict
 
+from hubchaos.reach.libpq import InvalidDsn, effective_hosts
+
 __all__ = ["describe_dsn", "dsn_hosts", "dsn_port", "url_host_port"]
 
 
 def dsn_hosts(dsn: str) -> list[str]:
-    """Every host a libpq DSN (URL or key=value form) would connect to."""
+    """Every host a libpq DSN would connect to, PGHOST and service files included."""
     try:
-        params = conninfo_to_dict(dsn)
-    except Exception as exc:  # psycopg raises ProgrammingError on a malformed DSN
+        return effective_hosts(dsn) or ["localhost"]
+    except InvalidDsn as exc:
         raise ActivityFailed(f"invalid PostgreSQL DSN: {exc}") from None
-    hosts = [h for h in str(params.get("host") or "").split(",") if h]
-    hosts += [h for h in str(params.get("hostaddr") or "").split(",") if h]
-    return hosts or ["localhost"]
 
 
 def dsn_port(dsn: str) -> int:

@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "up": "hubchaos.stack.cli:up_command",
     "status": "hubchaos.stack.cli:status_command",
     "down": "hubchaos.stack.cli:down_command",
+    "env": "hubchaos.stack.env_cli:env_command",
     "run": "hubchaos.cli.run:run_command",
     "report": "hubchaos.cli.report:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",

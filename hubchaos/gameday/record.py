@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.gameday.plan import Plan, Step
+from hubchaos.private.redact import redact_text
 from hubchaos.report.outcome import RunOutcome
-from hubchaos.report.redact import redact_text
 from hubchaos.score import Score
 from hubchaos.verdict import ExitCode, Verdict
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from hubchaos.gameday.facilitation import TYPED
 from hubchaos.gameday.recap import alerts_in_order
 from hubchaos.gameday.record import ExperimentResult, GameDayRecord
+from hubchaos.private.redact import redact_text
 from hubchaos.report.doc import (
     Block,
     BulletList,
@@ -32,7 +33,6 @@ from hubchaos.report.doc import (
     strong,
 )
 from hubchaos.report.format import NBSP, clock, seconds
-from hubchaos.report.redact import redact_text
 from hubchaos.score import DEFINITION, Score, combine
 
 __all__ = [

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from hubchaos.journal.facts import Facts, facts_from_journal
-from hubchaos.report.redact import redact
+from hubchaos.private.redact import redact
 from hubchaos.score import Score, score_run
 from hubchaos.verdict import Verdict, verdict_from_journal
 

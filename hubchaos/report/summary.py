@@ -126,6 +126,10 @@ def _load_lines(journal: dict[str, Any]) -> tuple[Line, ...]:
             lines.append(line(strong(name), ": ", _http_load(output)))
         elif output.get("kind") in ("db_logins", "tcp_connections"):
             lines.append(line(strong(name), ": ", _connection_load(output)))
+    lost = journal.get("hubchaos_transport_errors") or {}
+    if lost.get("total"):  # requests that never reached the app: its metrics cannot show them
+        kinds = ", ".join(f"{kind} {n}" for kind, n in (lost.get("by_kind") or {}).items())
+        lines.append(line(strong("transport errors of the load"), f": {lost['total']} ({kinds})"))
     return tuple(lines)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from hubchaos.errors import UserError
+from hubchaos.private.redact import redact_text
 from hubchaos.stack.driver import DEFAULT_REPLICAS, DEFAULT_STATE_DIR
 from hubchaos.stack.drivers import DRIVERS, driver_for, open_stack
 from hubchaos.stack.ports import PORT_OFFSET_ENV
@@ -179,8 +180,9 @@ def _print_endpoints(state: StackState) -> None:
         ("app (hub_web proxy)", state.app_url),
         *[(f"app-{i}", u) for i, u in enumerate(state.app_replica_urls, start=1)],
         ("toxiproxy API", state.toxiproxy_url),
-        ("database (direct)", state.db_dsn),
-        ("database (app, via hub_db)", state.app_db_dsn),
+        # masked: this output ends up in CI logs; `hubchaos env` prints the real DSNs
+        ("database (direct)", redact_text(state.db_dsn)),
+        ("database (app, via hub_db)", redact_text(state.app_db_dsn)),
         ("prometheus", state.prometheus_url),
         ("alertmanager", state.alertmanager_url),
         ("webhook receiver", state.receiver_url),

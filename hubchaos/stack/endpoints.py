@@ -15,7 +15,7 @@ APP_PASSWORD = "learninghub"  # loopback-only throwaway cluster (COMMON.md)
 OBSERVER_ROLE = "hubchaos_observer"
 OBSERVER_PASSWORD = "hubchaos_observer"
 SUPERUSER = "hubchaos"
-SUPERUSER_PASSWORD = "hubchaos"
+SUPERUSER_PASSWORD = "hubchaos"  # the docker stack's; a local stack makes its own
 
 
 def url(port: int) -> str:
@@ -30,12 +30,14 @@ def replica_urls(ports: Ports, replicas: int) -> list[str]:
     return [url(ports.replica(i)) for i in range(1, replicas + 1)]
 
 
-def endpoints(ports: Ports, replicas: int) -> dict[str, Any]:
+def endpoints(
+    ports: Ports, replicas: int, superuser_password: str = SUPERUSER_PASSWORD
+) -> dict[str, Any]:
     """The stack state's addresses, the same for every environment that publishes `ports`."""
     return {
         "app_url": url(ports.hub_web),
         "app_replica_urls": replica_urls(ports, replicas),
-        "db_dsn": db_dsn(ports.postgres, SUPERUSER, SUPERUSER_PASSWORD),
+        "db_dsn": db_dsn(ports.postgres, SUPERUSER, superuser_password),
         "app_db_dsn": db_dsn(ports.hub_db, APP_ROLE, APP_PASSWORD),
         "observer_dsn": db_dsn(ports.postgres, OBSERVER_ROLE, OBSERVER_PASSWORD),
         "prometheus_url": url(ports.prometheus),

@@ -7,12 +7,12 @@ HUBCHAOS_* names of `experiment_env()` are the configuration keys experiments us
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import UserError
+from hubchaos.private.files import write_private
 from hubchaos.stack.ports import port_offset_from_env
 
 STATE_FILE = "stack.json"
@@ -78,10 +78,8 @@ def state_path(state_dir: Path) -> Path:
 def write_state(state_dir: Path, state: StackState) -> Path:
     """Write atomically so a reader never sees half a file."""
     path = state_path(state_dir)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
+    # 0600: it holds the stack's DSNs and their passwords
+    return write_private(path, json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def read_state(state_dir: Path) -> StackState | None:

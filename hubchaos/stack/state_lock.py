@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hubchaos.errors import UserError
+from hubchaos.private.files import private_dir
 
 LOCK_NAME = "lock"
 
@@ -15,7 +16,7 @@ LOCK_NAME = "lock"
 @contextlib.contextmanager
 def state_lock(state_dir: Path) -> Iterator[None]:
     """Hold `<state_dir>/lock`; a second command on the same stack fails at once, in one line."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)  # 0700: it holds stack.json, journals and the stack's password
     with (state_dir / LOCK_NAME).open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -21,6 +21,7 @@ from hubchaos.activity.addresses import url_host_port
 from hubchaos.activity.arguments import MAX_FLOOD_CONNECTIONS, as_float, as_int, as_positive_float
 from hubchaos.activity.blast_radius import ensure_allowed_url
 from hubchaos.activity.settings import app_url
+from hubchaos.traffic.backoff import Backoff
 from hubchaos.traffic.http_client import (
     ConnectionClosed,
     HttpConnection,
@@ -29,6 +30,7 @@ from hubchaos.traffic.http_client import (
     encode_request,
 )
 from hubchaos.traffic.http_tally import LoadTally
+from hubchaos.traffic.transport_errors import record as record_transport_error
 
 # What the incident's users did: open dashboards and read the classroom chat.
 DEFAULT_ROUTES: list[dict[str, Any]] = [
@@ -200,6 +202,7 @@ async def _worker(
     live: set[HttpConnection],
 ) -> None:
     rand = random.Random(seed)
+    backoff = Backoff(rand)  # a refused connection must not make the worker spin
     conn: HttpConnection | None = None
     try:
         while budget[0] > 0:
@@ -229,8 +232,12 @@ async def _worker(
                     conn = None
                     if reused and isinstance(exc, ConnectionClosed) and not exc.received_anything:
                         continue  # the server dropped an idle connection: not a failure
-                    route.errors[error_kind(exc, connecting)] += 1
+                    kind = error_kind(exc, connecting)
+                    route.errors[kind] += 1
+                    record_transport_error(kind)  # for the live panel and the journal
+                    await backoff.failed()
                     break
+                backoff.succeeded()
                 route.response(
                     response.status,
                     time.perf_counter() - started,

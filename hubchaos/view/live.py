@@ -32,6 +32,9 @@ from rich.table import Table
 from rich.text import Text
 
 from hubchaos.controls.timeline import Sampler
+from hubchaos.traffic import transport_errors
+from hubchaos.traffic.transport_errors import TransportErrorCount
+from hubchaos.view.load_errors import transport_error_text
 from hubchaos.view.progress import ProgressLines
 from hubchaos.view.readings import Readings, fraction, number, percent, rate, seconds
 from hubchaos.view.run_watch import RunWatch, WatchSnapshot
@@ -106,6 +109,7 @@ class LiveView:
                 _age_seconds(sample),
                 self.prometheus_url,
                 self.position,
+                client_errors=transport_errors.snapshot(),
             )
         except Exception as exc:  # a refresh thread that dies would freeze the view
             return Text(f"live view: cannot draw the panel: {exc!r}")
@@ -153,6 +157,7 @@ def render_panel(
     age_seconds: float | None,
     prometheus_url: str,
     position: str = "",
+    client_errors: TransportErrorCount | None = None,
 ) -> Panel:
     """The whole panel; a pure function of what the run and the stack look like now."""
     now = time.monotonic()
@@ -199,6 +204,8 @@ def render_panel(
             f"   {rate(readings.requests_per_second)} req/s",
         ),
     )
+    if client_errors is not None:  # what the app's metrics cannot see: requests that never got in
+        grid.add_row("load errors", transport_error_text(client_errors))
     grid.add_row("alerts", _alerts(readings))
 
     heading = f"hubchaos run {position} · " if position else "hubchaos run · "

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from chaoslib.run import RunEventHandler
 
 from hubchaos.controls.timeline import Sampler
+from hubchaos.traffic import transport_errors
 from hubchaos.view.readings import Readings
 
 __all__ = ["STATUS_INTERVAL_S", "ProgressLines", "StatusTicker"]
@@ -71,6 +72,12 @@ class ProgressLines(RunEventHandler):
         self.line("interrupted: rolling back")
 
 
+def transport_error_line(new: dict[str, int]) -> str:
+    """What the load met since the last line, which the app's metrics cannot show."""
+    kinds = ", ".join(f"{kind} {n}" for kind, n in new.items())
+    return f"load: {sum(new.values())} transport errors since the last line ({kinds})"
+
+
 class StatusTicker:
     """Every `interval` seconds, one `stack: ...` line with the numbers from Prometheus.
 
@@ -88,6 +95,7 @@ class StatusTicker:
         self._sampler = Sampler(prometheus_url)  # used for one-off samples, not started
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hubchaos-status", daemon=True)
+        self._errors_seen = transport_errors.snapshot()
 
     def start(self) -> None:
         self._thread.start()
@@ -101,6 +109,7 @@ class StatusTicker:
     def _loop(self) -> None:
         said_unavailable = False
         while not self._stop.wait(self.interval):
+            self._say_transport_errors()
             readings = Readings.from_sample(self._sampler.sample())
             if self._stop.is_set():
                 return  # the run ended while we sampled: its last line is already out
@@ -112,3 +121,10 @@ class StatusTicker:
                     f"stack: no numbers, Prometheus at {self.prometheus_url} not answering"
                 )
                 said_unavailable = True
+
+    def _say_transport_errors(self) -> None:
+        now = transport_errors.snapshot()
+        new = now.minus(self._errors_seen)
+        self._errors_seen = now
+        if new:
+            self.lines.line(transport_error_line(new))

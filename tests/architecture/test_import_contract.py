@@ -30,14 +30,15 @@ from tests.architecture.imports import REPO, Import, cycles, import_graph, proje
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("hubchaos.cli", "hubchaos.gameday", "hubchaos.pytest_plugin",
                       "hubchaos.__main__")),
-    ("runner", ("hubchaos.runner", "hubchaos.experiments", "hubchaos.discovery")),
+    ("runner", ("hubchaos.runner", "hubchaos.experiments", "hubchaos.discovery",
+                "hubchaos.blast_radius")),
     ("output", ("hubchaos.report", "hubchaos.view")),
     ("judgement", ("hubchaos.verdict", "hubchaos.journal", "hubchaos.score")),
     ("activities", ("hubchaos.actions", "hubchaos.probes", "hubchaos.controls")),
     ("activity helpers", ("hubchaos.activity", "hubchaos.traffic")),
     ("manifests", ("hubchaos.budget", "hubchaos.kube")),
     ("stack", ("hubchaos.stack",)),
-    ("foundation", ("hubchaos.errors", "hubchaos.faults")),
+    ("foundation", ("hubchaos.errors", "hubchaos.faults", "hubchaos.private", "hubchaos.reach")),
 )  # fmt: skip
 OUTSIDE_LAYERS = ("hubchaos", "hubchaos.proxy")  # the root package (version, discover hook)
 

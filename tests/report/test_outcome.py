@@ -10,8 +10,8 @@ import pytest
 
 import hubchaos.report.outcome as outcome_module
 from hubchaos.journal.facts import facts_from_journal
+from hubchaos.private.redact import redact
 from hubchaos.report.outcome import RunOutcome
-from hubchaos.report.redact import redact
 from hubchaos.report.writer import render_markdown, write_report
 from hubchaos.score import score_run
 from hubchaos.verdict import verdict_from_journal

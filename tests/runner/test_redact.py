@@ -1,4 +1,4 @@
-from hubchaos.report.redact import redact, redact_text
+from hubchaos.private.redact import redact, redact_text
 
 
 def test_passwords_in_dsns_urls_and_keys_are_masked() -> None:

@@ -25,6 +25,7 @@ import psycopg
 import pytest
 
 from hubchaos.errors import UserError
+from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.local import LocalStack
 from hubchaos.stack.local.processes import ProcessRecord
 from hubchaos.stack.state import StackState
@@ -87,8 +88,9 @@ def test_every_part_is_healthy_and_stack_json_lists_the_endpoints(stack: Stack) 
         f"http://127.0.0.1:{18001 + stack.offset}",
         f"http://127.0.0.1:{18002 + stack.offset}",
     ]
+    password = superuser_password(stack.api.state_dir)  # the stack's own, not "hubchaos"
     assert data["db_dsn"] == (
-        f"postgresql://hubchaos:hubchaos@127.0.0.1:{port['postgres']}/learninghub"
+        f"postgresql://hubchaos:{password}@127.0.0.1:{port['postgres']}/learninghub"
     )
     assert data["app_db_dsn"] == (
         f"postgresql://learninghub:learninghub@127.0.0.1:{port['hub_db']}/learninghub"

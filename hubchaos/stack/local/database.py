@@ -20,6 +20,7 @@ import psycopg
 
 from hubchaos.errors import StackError
 from hubchaos.stack import endpoints
+from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.local.layout import Layout
 from hubchaos.stack.local.postgres import PostgresCluster
 from hubchaos.stack.profiles import Budget, ResolvedProfile
@@ -50,11 +51,14 @@ class StackDatabase:
             superuser_reserved_connections=self.budget.superuser_reserved_connections,
             settings=dict(POSTGRES_SETTINGS),
             log_path=self.layout.log("postgres"),
+            password=superuser_password(self.layout.root),
         )
 
     @property
     def superuser_dsn(self) -> str:
-        return endpoints.db_dsn(self.port, endpoints.SUPERUSER, endpoints.SUPERUSER_PASSWORD)
+        return endpoints.db_dsn(
+            self.port, endpoints.SUPERUSER, superuser_password(self.layout.root)
+        )
 
     @property
     def log_file(self) -> Path:

@@ -90,7 +90,9 @@ def prometheus_part(ports: Ports, layout: Layout, binaries: Binaries) -> Process
     return ProcessPart("prometheus", argv, http_check(f"{endpoint}/-/ready"), endpoint, 60.0)
 
 
-def exporter_part(ports: Ports, binaries: Binaries) -> ProcessPart:
+def exporter_part(
+    ports: Ports, binaries: Binaries, superuser_password: str = SUPERUSER_PASSWORD
+) -> ProcessPart:
     """prometheus-postgres-exporter 0.11 on the direct DB as superuser.
 
     As superuser it can still log in through the reserved slots when the app
@@ -107,7 +109,7 @@ def exporter_part(ports: Ports, binaries: Binaries) -> ProcessPart:
         "--log.level=warn",
     ]
     dsn = (
-        f"postgresql://{SUPERUSER}:{SUPERUSER_PASSWORD}@{HOST}:{ports.postgres}/{APP_DB}"
+        f"postgresql://{SUPERUSER}:{superuser_password}@{HOST}:{ports.postgres}/{APP_DB}"
         "?sslmode=disable&application_name=postgres-exporter"
     )
     return ProcessPart(

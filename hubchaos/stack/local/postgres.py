@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubchaos.errors import StackError, UserError
+from hubchaos.private.files import write_private
 
 SUPERUSER = "hubchaos"
-PASSWORD = "hubchaos"  # loopback-only throwaway cluster; never shown in reports
+PASSWORD = "hubchaos"  # test clusters' default; a stack's cluster gets a random one
 
 
 def find_pg_bin(name: str) -> str:
@@ -80,6 +81,7 @@ class PostgresCluster:
     settings: dict[str, str] = field(default_factory=dict)
     # Where the server log goes; default base_dir/postgres.log.
     log_path: Path | None = None
+    password: str = PASSWORD
 
     @property
     def data_dir(self) -> Path:
@@ -92,7 +94,7 @@ class PostgresCluster:
     def dsn(self, dbname: str = "postgres", application_name: str = "hubchaos") -> str:
         return (
             f"host=127.0.0.1 port={self.port} dbname={dbname} user={SUPERUSER} "
-            f"password={PASSWORD} application_name={application_name} connect_timeout=5"
+            f"password={self.password} application_name={application_name} connect_timeout=5"
         )
 
     def initdb(self) -> None:
@@ -103,7 +105,7 @@ class PostgresCluster:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         _make_traversable(self.base_dir)
         pwfile = self.base_dir / "pwfile"
-        pwfile.write_text(PASSWORD + "\n")
+        write_private(pwfile, self.password + "\n")
         if uid is not None and gid is not None:
             os.chown(self.base_dir, uid, gid)
             os.chown(pwfile, uid, gid)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from hubchaos.errors import UserError
 from hubchaos.stack.base import BaseStack
+from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.driver import DEFAULT_PROFILE, DEFAULT_REPLICAS, DEFAULT_STATE_DIR
 from hubchaos.stack.endpoints import endpoints, replica_name, replica_urls, url
 from hubchaos.stack.local import parts
@@ -175,7 +176,7 @@ class LocalStack(BaseStack):
         self._await(toxi, spawned[toxi.name])
         ensure_proxies(toxi.endpoint, proxy_specs(ports), spawned[toxi.name][0].log_file)
 
-        late = [parts.exporter_part(ports, binaries)] + [
+        late = [parts.exporter_part(ports, binaries, superuser_password(self.state_dir))] + [
             parts.app_part(ports, i, resolved.pool) for i in range(1, resolved.replicas + 1)
         ]
         spawned.update({part.name: self._spawn(part) for part in late})
@@ -203,7 +204,7 @@ class LocalStack(BaseStack):
             profile=resolved.name,
             replicas=resolved.replicas,
             toxiproxy_url=toxi.endpoint,
-            **endpoints(ports, resolved.replicas),
+            **endpoints(ports, resolved.replicas, superuser_password(self.state_dir)),
             port_offset=self.port_offset,
             budget=resolved.as_dict(),
             toxiproxy={
@@ -341,10 +342,11 @@ class LocalStack(BaseStack):
         if name == "receiver":
             return parts.receiver_part(ports, self.layout)
         binaries = Binaries.locate()
+        password = superuser_password(self.state_dir)
         builders: dict[str, Callable[[], parts.ProcessPart]] = {
             "alertmanager": lambda: parts.alertmanager_part(ports, self.layout, binaries),
             "prometheus": lambda: parts.prometheus_part(ports, self.layout, binaries),
-            "exporter": lambda: parts.exporter_part(ports, binaries),
+            "exporter": lambda: parts.exporter_part(ports, binaries, password),
         }
         return builders[name]()
 
