@@ -22,7 +22,7 @@ def private_dir(path: Path) -> Path:
 
     A search (x) bit given to others is kept: when root runs the stack,
     PostgreSQL runs as the `postgres` user and must reach its data directory
-    inside (hubchaos.stack.postgres grants that); it still cannot list the
+    inside (hubchaos.stack.local.postgres grants that); it still cannot list the
     directory or read a 0600 file in it.
     """
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)

@@ -16,7 +16,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.activity.blast_radius import ensure_allowed_dsn
 from hubchaos.reach.libpq import InvalidDsn, effective_hosts
-from hubchaos.stack.postgres import PASSWORD, SUPERUSER, PostgresCluster
+from hubchaos.stack.local.postgres import PASSWORD, SUPERUSER, PostgresCluster
 
 
 @pytest.fixture(autouse=True)

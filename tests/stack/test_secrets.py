@@ -21,7 +21,7 @@ from hubchaos.private.files import private_dir, write_private
 from hubchaos.private.journal import write_journal
 from hubchaos.stack.credentials import PASSWORD_FILE, superuser_password
 from hubchaos.stack.env_cli import shell_exports
-from hubchaos.stack.postgres import PostgresCluster
+from hubchaos.stack.local.postgres import PostgresCluster
 from hubchaos.stack.state import StackState, write_state
 from hubchaos.stack.state_lock import state_lock
 from tests.conftest import free_port

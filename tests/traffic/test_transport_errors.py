@@ -18,8 +18,7 @@ import yaml
 from rich.console import Console
 
 from hubchaos.actions import flood
-from hubchaos.report import write_report
-from hubchaos.run_watch import RunWatch
+from hubchaos.report.writer import write_report
 from hubchaos.runner import run_experiment_file
 from hubchaos.traffic import transport_errors
 from hubchaos.traffic.backoff import FIRST_DELAY_S, MAX_DELAY_S, Backoff
@@ -27,6 +26,7 @@ from hubchaos.traffic.transport_errors import TransportErrorCount
 from hubchaos.view.live import render_panel
 from hubchaos.view.progress import ProgressLines, StatusTicker
 from hubchaos.view.readings import Readings
+from hubchaos.view.run_watch import RunWatch
 from tests.metrics_server import MetricsServer
 
 
