@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from tests.proxy.conftest import ProxyUnderTest, TcpServer, read_exactly, read_to_eof
+from tests.proxy.helpers import improvement
 
 MakeProxy = Callable[[str], ProxyUnderTest]
 StartServer = Callable[[Callable[[socket.socket], None]], TcpServer]
@@ -55,6 +56,12 @@ def test_without_the_toxic_the_same_transfer_is_fast(
         assert time.monotonic() - start < 0.3
 
 
+@improvement(
+    "raising a bandwidth toxic's rate from 0 while bytes wait is safe",
+    upstream="can panic the whole server (slice bounds out of range, toxics/bandwidth.go:46: "
+    "the new rate is applied inside a loop sized by the old one); a race, seen in 1 of 3 "
+    "suite runs and 1 of 19 tries in a loop, so not run against a shared server",
+)
 def test_rate_zero_holds_bytes_until_the_rate_is_raised(
     make_proxy: MakeProxy, echo_server: TcpServer
 ) -> None:
