@@ -123,7 +123,8 @@ def test_raising_latency_from_zero_applies_to_open_connections(
 @improvement(
     "latency is counted from a chunk's arrival at the socket",
     upstream="a chunk is stamped when the proxy reads it (stream/io_chan.go), so time the "
-    "process is not scheduled adds to the latency; this test stops its own server process",
+    "process is not scheduled adds to the latency (measured: 1.8 s for 1000 ms after a 0.8 s "
+    "stop, 2 of 3 tries); this test stops its own hubchaos process",
 )
 def test_latency_counts_from_arrival_not_from_a_late_read(
     proxy_process: Callable[..., ServerProcess], echo_server: TcpServer
