@@ -2,8 +2,9 @@
 
 Each fault acts on one service of the stack started with `hubchaos up --env
 docker` (postgres, toxiproxy, app-1 .. app-N, exporter, prometheus,
-alertmanager, receiver), is recorded in the run's fault log (hubchaos.faults)
-so window probes judge what happened after it, and is undone by
+alertmanager, receiver), is recorded in the fault ledger (hubchaos.ledger) before it is applied, so
+window probes judge what happened after it and the dead man's switch undoes it
+if the runner dies, and is undone by
 `restore_services`, the rollback: every stopped, killed or paused service is
 running again (and the replica count is back) when it returns.
 
@@ -11,13 +12,13 @@ The stack is found through configuration key `hubchaos_state_dir` (else env
 HUBCHAOS_STATE_DIR, else `.hubchaos`); see actions/_container_driver.py.
 """
 
-import threading
 import time
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from hubchaos import ledger as fault_ledger
 from hubchaos.actions._common import as_int
 from hubchaos.actions._container_driver import docker_stack, on_stack, replica_service
 from hubchaos.faults import record_fault
@@ -38,9 +39,11 @@ MAX_REPLICAS = 20
 HEALTH_SETTLE_S = 15.0  # Docker's checks run every 2-5 s; a failing one needs a pass to clear
 _SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP")
 
-_lock = threading.Lock()
-# state dir -> replica count found before this process first scaled that stack
-_original_replicas: dict[str, int] = {}
+
+def _record(stack: Any, kind: str, service: str, configuration: Configuration) -> None:
+    """Into the fault ledger before the fault: the switch starts the service again."""
+    undo = {"action": "container.start", "state_dir": str(stack.state_dir), "service": service}
+    fault_ledger.record(kind, service, undo, configuration)
 
 
 def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
@@ -61,7 +64,7 @@ def stop_service(
     grace = as_int("timeout_seconds", timeout_seconds, 0, MAX_STOP_SECONDS)
     stack = docker_stack(configuration)
     started = time.monotonic()
-    record_fault("container:stop", str(service))
+    _record(stack, "container:stop", str(service), configuration)
     result = on_stack(stack, f"stop {service}", lambda: stack.stop_service(str(service), grace))
     return _timed(result, started)
 
@@ -116,7 +119,7 @@ def pause_service(
     """
     stack = docker_stack(configuration)
     started = time.monotonic()
-    record_fault("container:pause", str(service))
+    _record(stack, "container:pause", str(service), configuration)
     result = on_stack(stack, f"pause {service}", lambda: stack.pause_service(str(service)))
     return _timed(result, started)
 
@@ -154,7 +157,7 @@ def kill_replica(
     stack = docker_stack(configuration)
     service = replica_service(stack, replica)
     started = time.monotonic()
-    record_fault("container:kill", service)
+    _record(stack, "container:kill", service, configuration)
     result = on_stack(stack, f"kill {service}", lambda: stack.kill_service(service, name))
     return _timed({**result, "signal": name}, started)
 
@@ -175,10 +178,17 @@ def scale_app_replicas(
     before = on_stack(stack, "read stack.json", stack.state)
     if before is None:
         raise ActivityFailed(f"docker stack in {stack.state_dir}: no stack.json")
-    with _lock:
-        _original_replicas.setdefault(str(stack.state_dir), before.replicas)
     started = time.monotonic()
-    record_fault("container:scale", f"{before.replicas} -> {wanted} replicas")
+    fault_ledger.record(
+        "container:scale",
+        f"{before.replicas} -> {wanted} replicas",
+        {
+            "action": "container.scale",
+            "state_dir": str(stack.state_dir),
+            "replicas": before.replicas,
+        },
+        configuration,
+    )
     state = on_stack(stack, f"scale to {wanted} replicas", lambda: stack.scale(wanted))
     return _timed(
         {
@@ -205,8 +215,13 @@ def restore_services(
     """
     stack = docker_stack(configuration)
     started = time.monotonic()
-    with _lock:
-        original = _original_replicas.pop(str(stack.state_dir), None)
+    mine = [
+        entry
+        for entry in fault_ledger.mine(configuration, "container:")
+        if entry.undo.get("state_dir") == str(stack.state_dir)
+    ]
+    scales = [entry for entry in mine if entry.undo.get("action") == "container.scale"]
+    original = int(scales[0].undo["replicas"]) if scales else None
     restored: list[str] = []
     state = on_stack(stack, "read stack.json", stack.state)
     if original is not None and state is not None and state.replicas != original:
@@ -234,4 +249,6 @@ def restore_services(
         )  # fmt: skip
         if item["health"] not in ("healthy", "none"):
             unhealthy.append(service)
+    for entry in mine:
+        fault_ledger.settle(entry, configuration)
     return _timed({"restored": restored, "unhealthy": unhealthy}, started)

@@ -33,6 +33,7 @@ from hubchaos.actions._flood_db import DbFloodPlan, db_login_flood
 from hubchaos.actions._flood_http import http_load, load_plan
 from hubchaos.actions._flood_tcp import TcpFloodPlan, tcp_connection_flood
 from hubchaos.faults import record_fault
+from hubchaos.ledger.floods import flood_undo
 
 __all__ = [
     "flood_db_connections",
@@ -58,10 +59,12 @@ def _run(
     target: str,
     max_seconds: float,
     body: Callable[[_flood_registry.FloodHandle, Any], Awaitable[dict[str, Any]]],
+    undo: dict[str, Any] | None = None,
+    configuration: Configuration | None = None,
 ) -> dict[str, Any]:
     record_fault(f"flood:{kind}", target)
     try:
-        return _flood_registry.run_flood(kind, target, max_seconds, body)
+        return _flood_registry.run_flood(kind, target, max_seconds, body, undo, configuration)
     except ActivityFailed:
         raise
     except Exception as exc:  # an unexpected failure is still reported against the target
@@ -112,6 +115,8 @@ def flood_db_connections(
         target,
         _bounded_seconds(max_seconds, natural),
         lambda handle, stop: db_login_flood(plan, target, handle, stop),
+        flood_undo(plan.application_name, configuration),
+        configuration,
     )
 
 

@@ -25,6 +25,8 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "hubchaos.run_cli:run_command",
     "report": "hubchaos.report_cli:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",
+    "recover": "hubchaos.ledger.cli:recover_command",
+    "abort": "hubchaos.ledger.cli:abort_command",
 }
 
 

@@ -12,6 +12,7 @@ from hubchaos.display import run_display, wants_live_view
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.experiments import load_valid_experiment
 from hubchaos.junit import SKIPPED, ExperimentResult, write_junit
+from hubchaos.ledger.run_guard import prepare_run
 from hubchaos.runner import ExperimentRun, export_stack_environment, run_experiment_file
 from hubchaos.settings import setting
 from hubchaos.verdict import ExitCode, invalid_verdict
@@ -83,6 +84,7 @@ def run_command(
             write_junit(not_run, junit_path, started)
         raise
     export_stack_environment(stack)
+    prepare_run(Path(state_dir), stack["HUBCHAOS_TOXIPROXY_URL"])
     show_live = wants_live_view(live)
 
     stamp = started.strftime("%Y%m%dT%H%M%SZ")

@@ -16,6 +16,7 @@ from hubchaos.stack.processes import ProcessTable, is_ours
 from hubchaos.stack.readiness import Check, http_check
 from hubchaos.stack.state import StackState
 from hubchaos.stack.toxiproxy_setup import ProxySpec, missing_proxies
+from hubchaos.stack.upstream_health import upstream_problem
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def _proxy_statuses(state: StackState, ports: Ports) -> list[PartStatus]:
             statuses.append(PartStatus(name, "down", endpoint, "not configured"))
         elif is_free(int(spec.listen.rsplit(":", 1)[1])):
             statuses.append(PartStatus(name, "running", endpoint, "configured, not listening"))
+        elif reason := upstream_problem(spec):  # a proxy is only as healthy as what it forwards to
+            statuses.append(PartStatus(name, "running", endpoint, reason))
         else:
             statuses.append(PartStatus(name, "healthy", endpoint))
     return statuses
