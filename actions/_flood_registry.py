@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from hubchaos import ledger as fault_ledger
+from hubchaos.ledger.interrupt import raise_interrupt
 
 try:  # uvloop roughly doubles the HTTP spike's request rate; asyncio works too
     import uvloop
@@ -162,7 +163,8 @@ def run_flood(
 # interruption (KeyboardInterrupt, chaoslib's InterruptExecution) would be
 # lost. So while one runs, the handler only stops the flood and keeps the
 # signal; the flood re-delivers it to the chained handler once its loop has
-# returned. A second signal exits at once (exit 5): whatever is still
+# returned. SIGTERM and SIGHUP interrupt as a KeyboardInterrupt would (see
+# hubchaos.ledger.interrupt). A second signal exits at once (exit 5): whatever is still
 # injected is left to the dead man's switch, which sees the pid gone.
 
 EXIT_INTERRUPTED = 5
@@ -170,13 +172,6 @@ _previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
 _deferring = threading.local()
 _pending: list[tuple[int, FrameType | None]] = []
 _signals_seen: list[int] = []
-
-
-def _interrupt_execution(signum: int, frame: FrameType | None) -> None:
-    """SIGHUP (a closed terminal, a CI agent going away) interrupts like SIGTERM."""
-    from chaoslib.exceptions import InterruptExecution
-
-    raise InterruptExecution(f"{signal.Signals(signum).name} signal received")
 
 
 def _stop_then_chain(signum: int, frame: FrameType | None) -> None:
@@ -188,7 +183,13 @@ def _stop_then_chain(signum: int, frame: FrameType | None) -> None:
     if getattr(_deferring, "active", False):
         _pending.append((signum, frame))
         return
-    _previous.get(signum, signal.default_int_handler)(signum, frame)
+    _deliver(signum, frame)
+
+
+def _deliver(signum: int, frame: FrameType | None) -> None:
+    if signum == signal.SIGINT:
+        _previous.get(signum, signal.default_int_handler)(signum, frame)
+    raise_interrupt(signum, frame)
 
 
 @contextlib.contextmanager
@@ -205,7 +206,7 @@ def _signals_deferred(foreground: bool) -> Iterator[None]:
         if _pending:
             signum, frame = _pending.pop(0)
             _pending.clear()
-            _previous.get(signum, signal.default_int_handler)(signum, frame)
+            _deliver(signum, frame)
 
 
 def reset_signal_count() -> None:
@@ -227,7 +228,7 @@ def install_stop_hook(signum: int = signal.SIGINT) -> bool:
     if current is _stop_then_chain:
         return True
     if signum == signal.SIGHUP and current in (signal.SIG_DFL, None):
-        current = _interrupt_execution
+        current = raise_interrupt
     if not callable(current):  # SIG_IGN / SIG_DFL: whoever set that owns the signal
         return False
     _previous[signum] = current

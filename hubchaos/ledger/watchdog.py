@@ -63,7 +63,7 @@ def ensure_watchdog(ledger: FaultLedger) -> None:
     # no Popen left running) and sits in its own session, out of the runner's
     # process group and terminal.
     subprocess.run(
-        ["/bin/sh", "-c", '"$0" -m hubchaos.ledger.watchdog "$1" </dev/null >>"$2" 2>&1 &',
+        ["/bin/sh", "-c", '"$0" -m hubchaos.ledger "$1" </dev/null >>"$2" 2>&1 &',
          sys.executable, str(ledger.state_dir), str(ledger.dir / LOG_NAME)],
         start_new_session=True,
         close_fds=True,
@@ -128,7 +128,3 @@ def run(state_dir: Path) -> int:
         time.sleep(POLL_S)
     _log(log, "ledger empty, exiting" if not ledger.entries() else "giving up")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1])))
