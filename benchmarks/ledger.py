@@ -55,28 +55,61 @@ OVERHEAD_EXPERIMENT: dict[str, Any] = {
     "description": "benchmarks/ledger.py",
     "configuration": {
         key: {"type": "env", "key": key.upper()}
-        for key in ("hubchaos_toxiproxy_url", "hubchaos_app_url", "hubchaos_db_dsn",
-                    "hubchaos_state_dir")
-    },  # fmt: skip
+        for key in (
+            "hubchaos_toxiproxy_url",
+            "hubchaos_app_url",
+            "hubchaos_db_dsn",
+            "hubchaos_state_dir",
+        )
+    },
     "controls": [
-        {"name": "hubchaos-safety",
-         "provider": {"type": "python", "module": "hubchaos.controls.safety"}}
-    ],  # fmt: skip
+        {
+            "name": "hubchaos-safety",
+            "provider": {"type": "python", "module": "hubchaos.controls.safety"},
+        }
+    ],
     "method": [
-        {"name": "latency", "type": "action", "provider": {
-            "type": "python", "module": "hubchaos.actions.toxiproxy", "func": "add_latency",
-            "arguments": {"proxy": "hub_db", "latency_ms": 20}}},
-        {"name": "flood", "type": "action", "provider": {
-            "type": "python", "module": "hubchaos.actions.flood",
-            "func": "flood_db_connections",
-            "arguments": {"count": 10, "rate": 50, "hold_seconds": 1, "max_seconds": 10}}},
-        {"name": "spike", "type": "action", "provider": {
-            "type": "python", "module": "hubchaos.actions.flood", "func": "http_spike",
-            "arguments": {"concurrency": 4, "duration_seconds": 5, "timeout": 5}}},
-        {"name": "unlatency", "type": "action", "provider": {
-            "type": "python", "module": "hubchaos.actions.toxiproxy", "func": "remove_toxic",
-            "arguments": {"proxy": "hub_db", "name": "latency_downstream"}}},
-    ],  # fmt: skip
+        {
+            "name": "latency",
+            "type": "action",
+            "provider": {
+                "type": "python",
+                "module": "hubchaos.actions.toxiproxy",
+                "func": "add_latency",
+                "arguments": {"proxy": "hub_db", "latency_ms": 20},
+            },
+        },
+        {
+            "name": "flood",
+            "type": "action",
+            "provider": {
+                "type": "python",
+                "module": "hubchaos.actions.flood",
+                "func": "flood_db_connections",
+                "arguments": {"count": 10, "rate": 50, "hold_seconds": 1, "max_seconds": 10},
+            },
+        },
+        {
+            "name": "spike",
+            "type": "action",
+            "provider": {
+                "type": "python",
+                "module": "hubchaos.actions.flood",
+                "func": "http_spike",
+                "arguments": {"concurrency": 4, "duration_seconds": 5, "timeout": 5},
+            },
+        },
+        {
+            "name": "unlatency",
+            "type": "action",
+            "provider": {
+                "type": "python",
+                "module": "hubchaos.actions.toxiproxy",
+                "func": "remove_toxic",
+                "arguments": {"proxy": "hub_db", "name": "latency_downstream"},
+            },
+        },
+    ],
 }
 
 
@@ -135,10 +168,10 @@ def ledger_noop() -> None:
             ledger.history.note(kind, target)
         return FaultEntry("noop", kind, target, undo, Owner(0, 0))
 
-    ledger.record = record  # type: ignore[assignment]
-    ledger.settle = lambda entry, configuration=None: None  # type: ignore[assignment]
-    ledger.hold_lease = lambda configuration=None: ledger.ledger_for(configuration)  # type: ignore[assignment]
-    ledger.mine = lambda configuration=None, kind_prefix="": []  # type: ignore[assignment]
+    ledger.record = record
+    ledger.settle = lambda entry, configuration=None: None
+    ledger.hold_lease = lambda configuration=None: ledger.ledger_for(configuration)
+    ledger.mine = lambda configuration=None, kind_prefix="": []
 
 
 def overhead(stack: LocalStack, rounds: int, workdir: Path) -> dict[str, Any]:
@@ -147,7 +180,7 @@ def overhead(stack: LocalStack, rounds: int, workdir: Path) -> dict[str, Any]:
     path.write_text(json.dumps(OVERHEAD_EXPERIMENT))
     state = stack.state()
     assert state is not None
-    env = {**os.environ, **state.environment(), "HUBCHAOS_STATE_DIR": str(stack.state_dir)}
+    env = {**os.environ, **state.experiment_env(), "HUBCHAOS_STATE_DIR": str(stack.state_dir)}
     timings: dict[str, list[float]] = {"ledger": [], "no ledger": []}
     for index in range(rounds):
         for mode in ("ledger", "no ledger"):

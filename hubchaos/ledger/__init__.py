@@ -21,6 +21,7 @@ This module is the face actions and controls use: `record`, `settle`, `mine`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from pathlib import Path
@@ -58,6 +59,7 @@ def hold_lease(configuration: dict[str, Any] | None = None) -> FaultLedger:
             seconds = lease_seconds(setting(LEASE_KEY, configuration, ""))
             beat = Heartbeat(ledger, seconds, on_beat=lambda: _keep_watchdog(ledger))
             beat.start()
+            atexit.register(beat.stop)  # a clean exit gives the lease up at once
             _heartbeats[ledger.dir] = beat
     return ledger
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.experiments.conftest import hub_stack  # noqa: F401  (one stack for the matrix)
 
 REPO = Path(__file__).resolve().parents[2]
 PROXIES = ("hub_db", "hub_web")

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.experiments.conftest import HubStack, hub_stack  # noqa: F401  (fixture)
+from tests.experiments.conftest import HubStack
 from tests.ledger.stack_run import (
     LEASE_LIMIT_S,
     at_baseline,
@@ -69,7 +69,7 @@ def _journal(out_dir: Path, fixture: str) -> dict:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
                          ids=["SIGTERM", "SIGINT", "SIGHUP"])  # fmt: skip
 def test_a_signal_mid_method_exits_5_with_everything_undone(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
     signum: signal.Signals,
 ) -> None:
@@ -90,7 +90,7 @@ def test_a_signal_mid_method_exits_5_with_everything_undone(
 
 
 def test_sigkill_at_a_random_moment_is_undone_by_the_switch(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
@@ -105,7 +105,7 @@ def test_sigkill_at_a_random_moment_is_undone_by_the_switch(
 
 
 def test_sigterm_during_a_foreground_flood_is_not_swallowed(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
@@ -125,7 +125,7 @@ def test_sigterm_during_a_foreground_flood_is_not_swallowed(
 
 
 def test_a_second_signal_exits_at_once_and_leaves_the_rest_to_the_switch(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
@@ -141,7 +141,7 @@ def test_a_second_signal_exits_at_once_and_leaves_the_rest_to_the_switch(
 
 
 def test_an_activity_raising_still_ends_at_the_baseline(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
@@ -157,7 +157,7 @@ def test_an_activity_raising_still_ends_at_the_baseline(
 
 
 def test_toxiproxy_unreachable_during_the_rollback_is_undone_once_it_is_back(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
@@ -183,7 +183,7 @@ def test_toxiproxy_unreachable_during_the_rollback_is_undone_once_it_is_back(
 
 
 def test_sigkill_after_a_scale_change_and_a_profile_switch_puts_the_stack_back(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
@@ -201,7 +201,7 @@ def test_sigkill_after_a_scale_change_and_a_profile_switch_puts_the_stack_back(
 
 
 def test_run_refuses_a_stack_with_faults_nobody_owns_and_status_names_them(
-    hub_stack: HubStack,  # noqa: F811
+    hub_stack: HubStack,
     tmp_path: Path,
 ) -> None:
     hub_stack.use_profile("fixed")
