@@ -174,6 +174,37 @@ def ledger_noop() -> None:
     ledger.mine = lambda configuration=None, kind_prefix="": []
 
 
+def ledger_timed() -> None:
+    """Sum the wall time spent in the ledger's calls and the safety baseline; print it at exit."""
+    import atexit
+
+    from hubchaos import ledger
+    from hubchaos.controls import safety
+
+    spent: dict[str, float] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    for name in ("record", "settle", "hold_lease", "mine"):
+        setattr(ledger, name, timed(name, getattr(ledger, name)))
+    for name in ("take_baseline", "back_to_baseline"):
+        setattr(safety, name, timed(name, getattr(safety, name)))
+
+    def report() -> None:
+        log(json.dumps({k: round(v * 1000, 1) for k, v in spent.items()}))
+        print(json.dumps({"ledger_seconds": sum(spent.values())}), file=sys.stderr)
+
+    atexit.register(report)
+
+
 def overhead(stack: LocalStack, rounds: int, workdir: Path) -> dict[str, Any]:
     """Alternating rounds in child processes: with the ledger, then without."""
     path = workdir / "overhead.json"
@@ -181,13 +212,13 @@ def overhead(stack: LocalStack, rounds: int, workdir: Path) -> dict[str, Any]:
     state = stack.state()
     assert state is not None
     env = {**os.environ, **state.experiment_env(), "HUBCHAOS_STATE_DIR": str(stack.state_dir)}
-    timings: dict[str, list[float]] = {"ledger": [], "no ledger": []}
+    timings: dict[str, list[float]] = {"ledger": [], "no ledger": [], "in ledger calls": []}
     for index in range(rounds):
         for mode in ("ledger", "no ledger"):
             code = (
                 "import sys, time, json; sys.path.insert(0, sys.argv[1]);"
-                "from benchmarks.ledger import ledger_noop;"
-                + ("ledger_noop();" if mode == "no ledger" else "")
+                "from benchmarks.ledger import ledger_noop, ledger_timed;"
+                + ("ledger_noop();" if mode == "no ledger" else "ledger_timed();")
                 + "from pathlib import Path; from hubchaos.runner import run_experiment_file;"
                 "t = time.monotonic(); r = run_experiment_file(sys.argv[2], Path(sys.argv[3]));"
                 "print(json.dumps([time.monotonic() - t, r.journal['status']]))"
@@ -200,7 +231,15 @@ def overhead(stack: LocalStack, rounds: int, workdir: Path) -> dict[str, Any]:
             if status != "completed":
                 raise SystemExit(f"overhead experiment ended {status}: {out.stderr[-2000:]}")
             timings[mode].append(seconds)
-            log(f"overhead round {index + 1}/{rounds} {mode}: {seconds:.3f}s")
+            if mode == "ledger":
+                lines = out.stderr.strip().splitlines()
+                spent = json.loads(lines[-1])["ledger_seconds"]
+                log(f"  ms per call site: {lines[-2]}")
+                timings["in ledger calls"].append(spent)
+                log(f"overhead round {index + 1}/{rounds} {mode}: {seconds:.3f}s "
+                    f"({spent * 1000:.1f} ms in ledger calls)")  # fmt: skip
+            else:
+                log(f"overhead round {index + 1}/{rounds} {mode}: {seconds:.3f}s")
     return timings
 
 
@@ -220,6 +259,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--skip-kills", action="store_true", help="Only the overhead.")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hubchaos-ledger-bench-"))
     stack = LocalStack(workdir / ".hubchaos", port_offset=free_offset(), progress=log)
@@ -227,7 +267,7 @@ def main() -> None:
         stack.up(profile="fixed", replicas=2, toxiproxy="embedded")
         rng = random.Random()
         kills = []
-        for index in range(args.kills):
+        for index in range(0 if args.skip_kills else args.kills):
             delay, seconds = one_kill(stack, rng)
             kills.append(seconds)
             log(f"kill {index + 1}/{args.kills} at +{delay:.2f}s: baseline after {seconds:.2f}s")
@@ -238,13 +278,22 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     with_ledger = statistics.median(timings["ledger"])
     without = statistics.median(timings["no ledger"])
-    result = {
-        "kills": len(kills),
-        "kill_to_baseline_p50_s": round(statistics.median(kills), 3),
-        "kill_to_baseline_p90_s": round(percentile(kills, 0.9), 3),
-        "kill_to_baseline_max_s": round(max(kills), 3),
+    result: dict[str, Any] = {"kills": len(kills)}
+    if kills:
+        result["kill_to_baseline_p50_s"] = round(statistics.median(kills), 3)
+        result["kill_to_baseline_p90_s"] = round(percentile(kills, 0.9), 3)
+        result["kill_to_baseline_max_s"] = round(max(kills), 3)
+    result |= {
         "experiment_median_s": {"ledger": round(with_ledger, 3), "no ledger": round(without, 3)},
-        "overhead_percent": round((with_ledger - without) / without * 100, 2),
+        "experiment_stdev_s": {
+            mode: round(statistics.stdev(timings[mode]), 3) if len(timings[mode]) > 1 else 0.0
+            for mode in ("ledger", "no ledger")
+        },
+        "overhead_percent_ab": round((with_ledger - without) / without * 100, 2),
+        "in_ledger_calls_median_ms": round(statistics.median(timings["in ledger calls"]) * 1000, 1),
+        "overhead_percent_in_calls": round(
+            statistics.median(timings["in ledger calls"]) / with_ledger * 100, 2
+        ),
         "record_and_settle_ms": round(record_ms, 3),
     }
     print("| measure | value |\n|---|---|")

@@ -9,11 +9,11 @@ ledger will undo it; `recover` removes the ones nobody owns.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from hubchaos.ledger.http import HttpError, request
 from hubchaos.ledger.store import FaultEntry
 from hubchaos.ledger.undo import UndoFailed, undo, undo_delete_toxic, undo_enable_proxy
 
@@ -46,10 +46,11 @@ class ServerFault:
 def snapshot(url: str) -> Snapshot:
     """The server's proxies now; raises UndoFailed when the API cannot be read."""
     try:
-        response = httpx.get(f"{url.rstrip('/')}/proxies", timeout=HTTP_TIMEOUT_S)
-        response.raise_for_status()
-        proxies = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+        status, body = request("GET", f"{url.rstrip('/')}/proxies", timeout=HTTP_TIMEOUT_S)
+        if status != 200:
+            raise HttpError(f"HTTP {status}")
+        proxies = json.loads(body)
+    except (HttpError, ValueError) as exc:
         raise UndoFailed(f"Toxiproxy at {url}: cannot list proxies: {exc}") from exc
     return {
         str(name): {

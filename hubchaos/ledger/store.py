@@ -12,7 +12,8 @@ file, so no lock is needed around read-modify-write. Each write goes to a
 temporary file that is fsynced, renamed into place and then the directory is
 fsynced: after a crash an entry is either fully there or absent, and because
 it is written *before* the fault is applied, an applied fault always has one.
-An entry is removed (and the directory fsynced) once its fault is undone.
+An entry is removed once its fault is undone (without an fsync: undoing is
+idempotent, so an entry a crash resurrects is merely undone again).
 """
 
 from __future__ import annotations
@@ -110,10 +111,13 @@ class FaultLedger:
         return entry
 
     def settle(self, entry_id: str) -> None:
-        """Forget an entry whose fault is undone (or never came to be)."""
+        """Forget an entry whose fault is undone (or never came to be).
+
+        Not fsynced: every undo is idempotent, so an entry a crash brings
+        back is only undone once more.
+        """
         with contextlib.suppress(FileNotFoundError):
             (self.dir / f"{entry_id}.json").unlink()
-            _fsync_dir(self.dir)
 
     def entries(self) -> list[FaultEntry]:
         """Every active fault, oldest first; unreadable files are skipped (they are temp files)."""

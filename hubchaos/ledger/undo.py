@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+from hubchaos.ledger.http import HttpError, request
 
 __all__ = ["UNDOERS", "UndoFailed", "undo", "undo_delete_toxic", "undo_enable_proxy"]
 
@@ -68,13 +68,13 @@ def _proxy_path(url: str, proxy: str, *rest: str) -> str:
 
 def _http(method: str, url: str, body: dict[str, Any] | None = None) -> None:
     try:
-        response = httpx.request(method, url, json=body, timeout=HTTP_TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise UndoFailed(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-    if response.status_code == 404:
+        status, reply = request(method, url, body, HTTP_TIMEOUT_S)
+    except HttpError as exc:
+        raise UndoFailed(str(exc)) from exc
+    if status == 404:
         return  # the toxic or the proxy is gone already: nothing left to undo
-    if response.status_code >= 300:
-        raise UndoFailed(f"{method} {url}: HTTP {response.status_code} {response.text[:200]}")
+    if status >= 300:
+        raise UndoFailed(f"{method} {url}: HTTP {status} {reply[:200].decode(errors='replace')}")
 
 
 @_undoer("toxiproxy.delete_toxic")
