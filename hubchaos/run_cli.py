@@ -74,6 +74,7 @@ def run_command(
     """
     started = datetime.now(UTC)
     _validate_all(experiments, junit_path, started)
+    prepare_run(Path(state_dir))  # exit 3 on faults nobody owns; SIGTERM/SIGHUP interrupt
     try:
         stack = _running_stack(Path(state_dir), profile, no_start)
     except HubchaosError as exc:
@@ -84,7 +85,6 @@ def run_command(
             write_junit(not_run, junit_path, started)
         raise
     export_stack_environment(stack)
-    prepare_run(Path(state_dir), stack["HUBCHAOS_TOXIPROXY_URL"])
     show_live = wants_live_view(live)
 
     stamp = started.strftime("%Y%m%dT%H%M%SZ")

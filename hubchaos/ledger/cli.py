@@ -31,17 +31,20 @@ TOXIPROXY_OPTION = click.option(
 EXIT_NOT_CLEAN = 3
 
 
-def toxiproxy_url_of(state_dir: Path, given: str | None = None) -> str:
-    """The stack's Toxiproxy API: given, else stack.json's, else the setting."""
-    if given:
-        return given
+def recorded_toxiproxy_url(state_dir: Path) -> str | None:
+    """The Toxiproxy API recorded in the state directory's stack.json, if any."""
     try:
         from hubchaos.stack.drivers import open_stack
 
         state = open_stack(state_dir, progress=lambda line: None).state()
     except Exception:  # a broken stack.json must not stop a recovery
-        state = None
-    return state.toxiproxy_url if state is not None else setting("hubchaos_toxiproxy_url")
+        return None
+    return state.toxiproxy_url if state is not None else None
+
+
+def toxiproxy_url_of(state_dir: Path, given: str | None = None) -> str:
+    """The stack's Toxiproxy API: given, else stack.json's, else the setting."""
+    return given or recorded_toxiproxy_url(state_dir) or setting("hubchaos_toxiproxy_url")
 
 
 def _print_recovery(ledger: FaultLedger, url: str) -> bool:

@@ -212,11 +212,14 @@ def test_run_refuses_a_stack_with_faults_nobody_owns_and_status_names_them(
         json={"name": "stray", "type": "latency", "attributes": {"latency": 150}},
         timeout=5,
     ).raise_for_status()
+    # a disabled proxy makes the stack unhealthy too: the refusal must name it, not the health
+    httpx.post(f"{state.toxiproxy_url}/proxies/hub_web", json={"enabled": False}, timeout=5)
     try:
         run = start_run(hub_stack, "activity-raises.yaml", tmp_path)
         stderr = _finish(run)
         assert run.returncode == 3, stderr[-3000:]
         assert "fault owned by no run: toxic stray on hub_db" in stderr
+        assert "fault owned by no run: proxy hub_web disabled" in stderr
         assert "hubchaos recover" in stderr
         status = subprocess.run(
             [*_hubchaos(), "status", "--state-dir", str(hub_stack.state_dir)],
@@ -231,8 +234,10 @@ def test_run_refuses_a_stack_with_faults_nobody_owns_and_status_names_them(
         )  # fmt: skip
         assert recover.returncode == 0, recover.stderr
         assert "removed (owned by no run): toxic stray on hub_db" in recover.stdout
+        assert "removed (owned by no run): proxy hub_web disabled" in recover.stdout
     finally:
         httpx.delete(f"{state.toxiproxy_url}/proxies/hub_db/toxics/stray", timeout=5)
+        httpx.post(f"{state.toxiproxy_url}/proxies/hub_web", json={"enabled": True}, timeout=5)
     status = subprocess.run(
         [*_hubchaos(), "status", "--state-dir", str(hub_stack.state_dir)],
         capture_output=True, text=True, timeout=60, check=False,
