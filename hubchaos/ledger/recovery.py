@@ -13,8 +13,9 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from hubchaos.ledger.lease import holders, owner_holds_lease
 from hubchaos.ledger.owner import Owner
@@ -76,12 +77,12 @@ def runners(ledger: FaultLedger) -> list[Owner]:
 
 
 def abort_runners(
-    ledger: FaultLedger, grace_s: float, say: object = print
+    ledger: FaultLedger, grace_s: float, say: Callable[[str], Any] = print
 ) -> tuple[list[int], list[int]]:
     """SIGTERM every runner, SIGKILL those still alive after `grace_s`; returns (ended, killed)."""
     owners = runners(ledger)
     for owner in owners:
-        say(f"stopping the run of pid {owner.pid} (SIGTERM)")  # type: ignore[operator]
+        say(f"stopping the run of pid {owner.pid} (SIGTERM)")
         _signal(owner, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline and any(o.alive() for o in owners):
@@ -89,7 +90,7 @@ def abort_runners(
     killed = [o.pid for o in owners if o.alive()]
     for owner in owners:
         if owner.alive():
-            say(f"pid {owner.pid} did not stop within {grace_s:g}s: SIGKILL")  # type: ignore[operator]
+            say(f"pid {owner.pid} did not stop within {grace_s:g}s: SIGKILL")
             _signal(owner, signal.SIGKILL)
     return [o.pid for o in owners if o.pid not in killed], killed
 
@@ -98,7 +99,3 @@ def _signal(owner: Owner, signum: signal.Signals) -> None:
     if owner.alive():  # same pid *and* same start time: never a recycled pid
         with contextlib.suppress(ProcessLookupError):
             os.kill(owner.pid, signum)
-
-
-def state_dir_ledger(state_dir: Path) -> FaultLedger:
-    return FaultLedger(state_dir.resolve())

@@ -18,6 +18,7 @@ import fcntl
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -25,7 +26,7 @@ from hubchaos.ledger.lease import owner_holds_lease
 from hubchaos.ledger.store import FaultEntry, FaultLedger
 from hubchaos.ledger.undo import UndoFailed, undo
 
-__all__ = ["ensure_watchdog", "undo_orphans", "watchdog_running"]
+__all__ = ["Retries", "ensure_watchdog", "run", "undo_orphans", "watchdog_running"]
 
 POLL_S = 0.25
 IDLE_EXIT_S = 5.0
@@ -68,23 +69,36 @@ def ensure_watchdog(ledger: FaultLedger) -> None:
     os.waitpid(pid, 0)  # sh returns at once, the watchdog runs on
 
 
+@dataclass
+class Retries:
+    """Failed undos: how often each entry failed and when to try it again."""
+
+    tries: dict[str, int] = field(default_factory=dict)
+    next_at: dict[str, float] = field(default_factory=dict)
+
+    def due(self, entry_id: str) -> bool:
+        return self.next_at.get(entry_id, 0.0) <= time.monotonic()
+
+    def failed(self, entry_id: str) -> int:
+        tries = self.tries.get(entry_id, 0) + 1
+        self.tries[entry_id] = tries
+        self.next_at[entry_id] = time.monotonic() + min(MAX_RETRY_PAUSE_S, 0.25 * 2**tries)
+        return tries
+
+
 def undo_orphans(
-    ledger: FaultLedger, retry_at: dict[str, float], log: IO[str] | None = None
+    ledger: FaultLedger, retries: Retries, log: IO[str] | None = None
 ) -> list[FaultEntry]:
     """Undo, newest first, every entry whose owner holds no lease; returns those undone."""
     now = time.time()
     undone = []
     for entry in reversed(ledger.entries()):
-        if owner_holds_lease(ledger, entry.owner, now):
-            continue
-        if retry_at.get(entry.id, 0.0) > time.monotonic():
+        if owner_holds_lease(ledger, entry.owner, now) or not retries.due(entry.id):
             continue
         try:
             undo(entry.undo)
         except UndoFailed as exc:
-            tries = int(retry_at.get(entry.id + "#n", 0)) + 1
-            retry_at[entry.id + "#n"] = tries
-            retry_at[entry.id] = time.monotonic() + min(MAX_RETRY_PAUSE_S, 0.25 * 2**tries)
+            tries = retries.failed(entry.id)
             _log(log, f"could not undo {entry.kind} {entry.target} (try {tries}): {exc}")
             continue
         ledger.settle(entry.id)
@@ -110,12 +124,12 @@ def run(state_dir: Path) -> int:
         return 0  # another watchdog guards this ledger
     started = time.monotonic()
     idle_since = time.monotonic()
-    retry_at: dict[str, float] = {}
+    retries = Retries()
     log = sys.stdout
     _log(log, f"guarding {ledger.dir}")
     while time.monotonic() - started < GIVE_UP_S:
         with contextlib.suppress(OSError):
-            undo_orphans(ledger, retry_at, log)
+            undo_orphans(ledger, retries, log)
         if ledger.entries():
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since > IDLE_EXIT_S:
