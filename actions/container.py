@@ -2,9 +2,9 @@
 
 Each fault acts on one service of the stack started with `hubchaos up --env
 docker` (postgres, toxiproxy, app-1 .. app-N, exporter, prometheus,
-alertmanager, receiver), is recorded in the fault ledger (hubchaos.ledger) before it is applied, so
-window probes judge what happened after it and the dead man's switch undoes it
-if the runner dies, and is undone by
+alertmanager, receiver), is recorded in the fault ledger (hubchaos.ledger)
+before it is applied, so window probes judge what happened after it and the
+dead man's switch undoes it if the runner dies, and is undone by
 `restore_services`, the rollback: every stopped, killed or paused service is
 running again (and the replica count is back) when it returns.
 
@@ -44,6 +44,14 @@ def _record(stack: Any, kind: str, service: str, configuration: Configuration) -
     """Into the fault ledger before the fault: the switch starts the service again."""
     undo = {"action": "container.start", "state_dir": str(stack.state_dir), "service": service}
     fault_ledger.record(kind, service, undo, configuration)
+
+
+def _settle_service(stack: Any, service: str, configuration: Configuration) -> None:
+    """`service` runs again: its stop, kill or pause entries are undone."""
+    for entry in fault_ledger.mine(configuration, "container:"):
+        undo = entry.undo
+        if undo.get("service") == service and undo.get("state_dir") == str(stack.state_dir):
+            fault_ledger.settle(entry, configuration)
 
 
 def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
@@ -86,6 +94,7 @@ def start_service(
     result = on_stack(
         stack, f"start {service}", lambda: stack.start_service(str(service), bool(wait))
     )
+    _settle_service(stack, str(service), configuration)
     return _timed(result, started)
 
 
@@ -133,6 +142,7 @@ def unpause_service(
     stack = docker_stack(configuration)
     started = time.monotonic()
     result = on_stack(stack, f"unpause {service}", lambda: stack.unpause_service(str(service)))
+    _settle_service(stack, str(service), configuration)
     return _timed(result, started)
 
 
