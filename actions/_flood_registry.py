@@ -11,14 +11,17 @@ marks itself finished, which is what `stop_all` waits for.
 import asyncio
 import contextlib
 import itertools
+import os
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from hubchaos import ledger as fault_ledger
+from hubchaos.ledger.interrupt import raise_interrupt
 from hubchaos.traffic.loop import new_event_loop as _loop_factory
 
 _lock = threading.Lock()
@@ -100,16 +103,24 @@ def run_flood(
     target: str,
     max_seconds: float,
     body: Callable[[FloodHandle, asyncio.Event], Awaitable[dict[str, Any]]],
+    undo: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run `body` in a fresh event loop in this thread, registered as a flood.
 
     `body` must return once the event is set; the event is set by stop
     requests and when `max_seconds` have passed, so every flood is bounded in
-    time even if nobody stops it.
+    time even if nobody stops it. The flood is in the fault ledger while it
+    runs (`undo`: what the dead man's switch does if this process dies; by
+    default nothing, its sockets close with the process).
     """
-    if threading.current_thread() is threading.main_thread():
+    foreground = threading.current_thread() is threading.main_thread()
+    if foreground:
         install_stop_hook(signal.SIGINT)
     handle = FloodHandle(id=f"{kind}-{next(_ids)}", kind=kind, target=target)
+    entry = fault_ledger.record(
+        f"flood:{kind}", target, undo or {"action": "flood.process"}, configuration, note=False
+    )
     with _lock:
         _running[handle.id] = handle
 
@@ -126,26 +137,75 @@ def run_flood(
         return result
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory) as runner:
+        with _signals_deferred(foreground), asyncio.Runner(loop_factory=_loop_factory) as runner:
             return runner.run(main())
     finally:
         with _lock:
             _running.pop(handle.id, None)
         handle.finished.set()
+        fault_ledger.settle(entry, configuration)
 
 
-# --- Ctrl-C and SIGTERM ---------------------------------------------------------------
+# --- Ctrl-C, SIGTERM and SIGHUP --------------------------------------------------------
 # A background flood runs in a worker thread, which never sees a signal, and
 # Chaos Toolkit waits for background activities after Ctrl-C or SIGTERM. So
 # the main thread's handler is chained: it first tells every flood to stop
 # (they close their connections and return), then behaves as before.
+#
+# A FOREGROUND flood runs its loop in the main thread, where uvloop calls the
+# Python handler inside a loop callback and only logs what it raises: the
+# interruption (KeyboardInterrupt, chaoslib's InterruptExecution) would be
+# lost. So while one runs, the handler only stops the flood and keeps the
+# signal; the flood re-delivers it to the chained handler once its loop has
+# returned. SIGTERM and SIGHUP interrupt as a KeyboardInterrupt would (see
+# hubchaos.ledger.interrupt). A second signal exits at once (exit 5): whatever is still
+# injected is left to the dead man's switch, which sees the pid gone.
 
+EXIT_INTERRUPTED = 5
 _previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
+_deferring = threading.local()
+_pending: list[tuple[int, FrameType | None]] = []
+_signals_seen: list[int] = []
 
 
 def _stop_then_chain(signum: int, frame: FrameType | None) -> None:
+    _signals_seen.append(signum)
+    if len(_signals_seen) > 1:
+        os.write(2, b"hubchaos: second signal: exiting now; the dead man's switch undoes faults\n")
+        os._exit(EXIT_INTERRUPTED)
     request_stop_all("interrupt" if signum == signal.SIGINT else f"signal {signum}")
-    _previous.get(signum, signal.default_int_handler)(signum, frame)
+    if getattr(_deferring, "active", False):
+        _pending.append((signum, frame))
+        return
+    _deliver(signum, frame)
+
+
+def _deliver(signum: int, frame: FrameType | None) -> None:
+    if signum == signal.SIGINT:
+        _previous.get(signum, signal.default_int_handler)(signum, frame)
+    raise_interrupt(signum, frame)
+
+
+@contextlib.contextmanager
+def _signals_deferred(foreground: bool) -> Iterator[None]:
+    """While a foreground flood's loop runs, signals are kept and re-delivered after it."""
+    if not foreground:
+        yield
+        return
+    _deferring.active = True
+    try:
+        yield
+    finally:
+        _deferring.active = False
+        if _pending:
+            signum, frame = _pending.pop(0)
+            _pending.clear()
+            _deliver(signum, frame)
+
+
+def reset_signal_count() -> None:
+    """A new experiment starts: the next signal is a first one again."""
+    _signals_seen.clear()
 
 
 def install_stop_hook(signum: int = signal.SIGINT) -> bool:
@@ -153,13 +213,16 @@ def install_stop_hook(signum: int = signal.SIGINT) -> bool:
 
     Only possible from the main thread; idempotent. Called where a run starts
     (hubchaos.runner, the safety control), after chaoslib installed its own
-    SIGTERM handler, never at import.
+    SIGTERM handler, never at import; SIGHUP, hooked too, then interrupts the
+    run as SIGTERM does.
     """
     if threading.current_thread() is not threading.main_thread():
         return False
     current = signal.getsignal(signum)
     if current is _stop_then_chain:
         return True
+    if signum == signal.SIGHUP and current in (signal.SIG_DFL, None):
+        current = raise_interrupt
     if not callable(current):  # SIG_IGN / SIG_DFL: whoever set that owns the signal
         return False
     _previous[signum] = current

@@ -2,8 +2,9 @@
 
 Each fault acts on one service of the stack started with `hubchaos up --env
 docker` (postgres, toxiproxy, app-1 .. app-N, exporter, prometheus,
-alertmanager, receiver), is recorded in the run's fault log (hubchaos.faults)
-so window probes judge what happened after it, and is undone by
+alertmanager, receiver), is recorded in the fault ledger (hubchaos.ledger)
+before it is applied, so window probes judge what happened after it and the
+dead man's switch undoes it if the runner dies, and is undone by
 `restore_services`, the rollback: every stopped, killed or paused service is
 running again (and the replica count is back) when it returns.
 
@@ -12,13 +13,13 @@ HUBCHAOS_STATE_DIR, else `.hubchaos`); see hubchaos/activity/docker_target.py.
 """
 
 import functools
-import threading
 import time
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from hubchaos import ledger as fault_ledger
 from hubchaos.activity.arguments import as_int
 from hubchaos.activity.docker_target import docker_stack, on_stack, replica_service
 from hubchaos.faults import record_fault
@@ -39,9 +40,19 @@ MAX_REPLICAS = 20
 HEALTH_SETTLE_S = 15.0  # Docker's checks run every 2-5 s; a failing one needs a pass to clear
 _SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP")
 
-_lock = threading.Lock()
-# state dir -> replica count found before this process first scaled that stack
-_original_replicas: dict[str, int] = {}
+
+def _record(stack: Any, kind: str, service: str, configuration: Configuration) -> None:
+    """Into the fault ledger before the fault: the switch starts the service again."""
+    undo = {"action": "container.start", "state_dir": str(stack.state_dir), "service": service}
+    fault_ledger.record(kind, service, undo, configuration)
+
+
+def _settle_service(stack: Any, service: str, configuration: Configuration) -> None:
+    """`service` runs again: its stop, kill or pause entries are undone."""
+    for entry in fault_ledger.mine(configuration, "container:"):
+        undo = entry.undo
+        if undo.get("service") == service and undo.get("state_dir") == str(stack.state_dir):
+            fault_ledger.settle(entry, configuration)
 
 
 def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
@@ -62,7 +73,7 @@ def stop_service(
     grace = as_int("timeout_seconds", timeout_seconds, 0, MAX_STOP_SECONDS)
     stack = docker_stack(configuration)
     started = time.monotonic()
-    record_fault("container:stop", str(service))
+    _record(stack, "container:stop", str(service), configuration)
     result = on_stack(stack, f"stop {service}", lambda: stack.stop_service(str(service), grace))
     return _timed(result, started)
 
@@ -84,6 +95,7 @@ def start_service(
     result = on_stack(
         stack, f"start {service}", lambda: stack.start_service(str(service), bool(wait))
     )
+    _settle_service(stack, str(service), configuration)
     return _timed(result, started)
 
 
@@ -117,7 +129,7 @@ def pause_service(
     """
     stack = docker_stack(configuration)
     started = time.monotonic()
-    record_fault("container:pause", str(service))
+    _record(stack, "container:pause", str(service), configuration)
     result = on_stack(stack, f"pause {service}", lambda: stack.pause_service(str(service)))
     return _timed(result, started)
 
@@ -131,6 +143,7 @@ def unpause_service(
     stack = docker_stack(configuration)
     started = time.monotonic()
     result = on_stack(stack, f"unpause {service}", lambda: stack.unpause_service(str(service)))
+    _settle_service(stack, str(service), configuration)
     return _timed(result, started)
 
 
@@ -155,7 +168,7 @@ def kill_replica(
     stack = docker_stack(configuration)
     service = replica_service(stack, replica)
     started = time.monotonic()
-    record_fault("container:kill", service)
+    _record(stack, "container:kill", service, configuration)
     result = on_stack(stack, f"kill {service}", lambda: stack.kill_service(service, name))
     return _timed({**result, "signal": name}, started)
 
@@ -176,10 +189,17 @@ def scale_app_replicas(
     before = on_stack(stack, "read stack.json", stack.state)
     if before is None:
         raise ActivityFailed(f"docker stack in {stack.state_dir}: no stack.json")
-    with _lock:
-        _original_replicas.setdefault(str(stack.state_dir), before.replicas)
     started = time.monotonic()
-    record_fault("container:scale", f"{before.replicas} -> {wanted} replicas")
+    fault_ledger.record(
+        "container:scale",
+        f"{before.replicas} -> {wanted} replicas",
+        {
+            "action": "container.scale",
+            "state_dir": str(stack.state_dir),
+            "replicas": before.replicas,
+        },
+        configuration,
+    )
     state = on_stack(stack, f"scale to {wanted} replicas", lambda: stack.scale(wanted))
     return _timed(
         {
@@ -206,8 +226,13 @@ def restore_services(
     """
     stack = docker_stack(configuration)
     started = time.monotonic()
-    with _lock:
-        original = _original_replicas.pop(str(stack.state_dir), None)
+    mine = [
+        entry
+        for entry in fault_ledger.mine(configuration, "container:")
+        if entry.undo.get("state_dir") == str(stack.state_dir)
+    ]
+    scales = [entry for entry in mine if entry.undo.get("action") == "container.scale"]
+    original = int(scales[0].undo["replicas"]) if scales else None
     restored: list[str] = []
     state = on_stack(stack, "read stack.json", stack.state)
     if original is not None and state is not None and state.replicas != original:
@@ -237,4 +262,6 @@ def restore_services(
         )  # fmt: skip
         if item["health"] not in ("healthy", "none"):
             unhealthy.append(service)
+    for entry in mine:
+        fault_ledger.settle(entry, configuration)
     return _timed({"restored": restored, "unhealthy": unhealthy}, started)

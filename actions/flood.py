@@ -27,6 +27,7 @@ from hubchaos.activity.blast_radius import ensure_allowed_dsn, ensure_allowed_ho
 from hubchaos.activity.errors import failed
 from hubchaos.activity.settings import flood_dsn
 from hubchaos.faults import record_fault
+from hubchaos.ledger.floods import flood_undo
 from hubchaos.traffic.db_logins import DbFloodPlan, db_login_flood
 from hubchaos.traffic.http_load import http_load, load_plan
 from hubchaos.traffic.tcp_connections import TcpFloodPlan, tcp_connection_flood
@@ -52,10 +53,12 @@ def _run(
     target: str,
     max_seconds: float,
     body: Callable[[_flood_registry.FloodHandle, Any], Awaitable[dict[str, Any]]],
+    undo: dict[str, Any] | None = None,
+    configuration: Configuration | None = None,
 ) -> dict[str, Any]:
     record_fault(f"flood:{kind}", target)
     try:
-        return _flood_registry.run_flood(kind, target, max_seconds, body)
+        return _flood_registry.run_flood(kind, target, max_seconds, body, undo, configuration)
     except ActivityFailed:
         raise
     except Exception as exc:  # an unexpected failure is still reported against the target
@@ -106,6 +109,8 @@ def flood_db_connections(
         target,
         _bounded_seconds(max_seconds, natural),
         lambda handle, stop: db_login_flood(plan, target, handle, stop),
+        flood_undo(plan.application_name, configuration),
+        configuration,
     )
 
 

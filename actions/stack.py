@@ -5,14 +5,14 @@ The driver is the local stack in the state directory of configuration key
 exports, else `.hubchaos`), under the port offset of `hubchaos_port_offset`
 (else HUBCHAOS_PORT_OFFSET, else 0).
 
-Each change is recorded as a fault (hubchaos.faults), so window probes judge
-what happened after it. The first change this process makes to a stack also
-remembers the profile and replica count it found; `restore_stack`, the
-rollback, puts both back, so a run leaves the stack as it was.
+Each profile or scale change is recorded in the fault ledger before it is
+applied, with the profile and replica count it found (window probes judge what
+happened after it). `restore_stack`, the rollback, puts back what the first of
+them found, so a run leaves the stack as it was; if the runner dies first, the
+dead man's switch does (hubchaos.ledger).
 """
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from hubchaos import ledger as fault_ledger
 from hubchaos.actions._stack_driver import running_state, stack_driver
 from hubchaos.activity.arguments import as_int
 from hubchaos.errors import HubchaosError
@@ -33,14 +34,29 @@ __all__ = ["restart_component", "restore_stack", "scale_replicas", "switch_profi
 REPLICA_URLS_ENV = "HUBCHAOS_APP_REPLICA_URLS"
 MAX_SCALE_FACTOR = 10
 
-_lock = threading.Lock()
-# state dir -> (profile, replicas) as found before this process first changed it
-_original: dict[str, tuple[str, int]] = {}
+RESTORE = "stack.restore"
 
 
-def _remember_original(driver: StackDriver, state: StackState) -> None:
-    with _lock:
-        _original.setdefault(str(driver.state_dir), (state.profile, state.replicas))
+def _record_change(
+    driver: StackDriver, before: StackState, kind: str, what: str, configuration: Configuration
+) -> fault_ledger.FaultEntry:
+    undo = {
+        "action": RESTORE,
+        "state_dir": str(driver.state_dir),
+        "port_offset": driver.port_offset,
+        "profile": before.profile,
+        "replicas": before.replicas,
+    }
+    return fault_ledger.record(kind, f"{driver.state_dir}: {what}", undo, configuration)
+
+
+def _my_changes(driver: StackDriver, configuration: Configuration) -> list[fault_ledger.FaultEntry]:
+    return [
+        entry
+        for entry in fault_ledger.mine(configuration)
+        if entry.undo.get("action") == RESTORE
+        and entry.undo.get("state_dir") == str(driver.state_dir)
+    ]
 
 
 def _change(
@@ -89,8 +105,7 @@ def switch_profile(
     """
     driver = stack_driver(configuration)
     before = running_state(driver)
-    _remember_original(driver, before)
-    record_fault("stack:profile", f"{driver.state_dir}: {before.profile} -> {profile}")
+    _record_change(driver, before, "stack:profile", f"{before.profile} -> {profile}", configuration)
     state, seconds = _change(
         driver, f"switch to profile {profile!r}", lambda: driver.set_profile(str(profile))
     )
@@ -119,8 +134,9 @@ def scale_replicas(
     driver = stack_driver(configuration)
     before = running_state(driver)
     wanted = target or before.replicas * multiplier
-    _remember_original(driver, before)
-    record_fault("stack:scale", f"{driver.state_dir}: {before.replicas} -> {wanted} replicas")
+    _record_change(
+        driver, before, "stack:scale", f"{before.replicas} -> {wanted} replicas", configuration
+    )
     state, seconds = _change(driver, f"scale to {wanted} replicas", lambda: driver.scale(wanted))
     _follow_replicas(state)
     return _describe(state, before, seconds)
@@ -156,11 +172,10 @@ def restore_stack(
     what was restored (`restored`: false when nothing had to be).
     """
     driver = stack_driver(configuration)
-    with _lock:
-        original = _original.get(str(driver.state_dir))
-    if original is None:
+    changes = _my_changes(driver, configuration)
+    if not changes:
         return {"state_dir": str(driver.state_dir), "restored": False}
-    profile, replicas = original
+    profile, replicas = str(changes[0].undo["profile"]), int(changes[0].undo["replicas"])
     before = running_state(driver)
     state, seconds = before, 0.0
     if before.replicas != replicas:
@@ -173,6 +188,6 @@ def restore_stack(
         )
         seconds += more
     _follow_replicas(state)
-    with _lock:
-        _original.pop(str(driver.state_dir), None)
+    for entry in changes:
+        fault_ledger.settle(entry, configuration)
     return {**_describe(state, before, round(seconds, 3)), "restored": True}

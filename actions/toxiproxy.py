@@ -10,27 +10,32 @@ the cause) is `hubchaos.actions._toxiproxy_api`.
 
 Ledger
 ------
-Every toxic added and every proxy disabled by this process is recorded in a
-process-wide ledger (`ledger()`); removing or re-enabling it through these
-actions strikes it out. The safety control calls `undo_all()` so that however
-a run ends, exactly what this run injected is removed, and nothing else;
-`undo_all` is also an action, for use as a rollback. (`ledger` is deliberately
-not in `__all__`: it is for controls, not an experiment step.)
+Every toxic added and every proxy disabled is recorded in the run's durable
+fault ledger (hubchaos.ledger) *before* it is applied, with its undo;
+removing or re-enabling it through these actions settles the entry. If the
+process dies, the dead man's switch undoes it through the Toxiproxy API. The
+safety control calls `undo_all()` so that however a run ends, exactly what
+this run injected is removed, and nothing else; `undo_all` is also an action,
+for use as a rollback. (`ledger` is deliberately not in `__all__`: it is for
+controls, not an experiment step.)
 """
 
-import threading
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
-from toxiproxy.exceptions import NotFound
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
+from hubchaos import ledger as fault_ledger
 from hubchaos.actions._toxiproxy_api import DEFAULT_API_TIMEOUT_S
 from hubchaos.actions._toxiproxy_api import ToxiproxyApi as _Api
 from hubchaos.actions._toxiproxy_api import proxy_path as _path
 from hubchaos.actions._toxiproxy_api import toxiproxy_api as _api
 from hubchaos.activity.arguments import as_float, as_int
 from hubchaos.faults import record_fault
+from hubchaos.ledger.store import FaultEntry
+from hubchaos.ledger.undo import UndoFailed, undo_delete_toxic, undo_enable_proxy
+from hubchaos.ledger.undo import undo as undo_action
 
 __all__ = [
     "add_bandwidth",
@@ -52,73 +57,77 @@ STREAMS = ("upstream", "downstream")
 
 
 # --------------------------------------------------------------------------- ledger
-
-_ledger_lock = threading.Lock()
-# (url, proxy, toxic) for toxics; (url, proxy, "") for disabled proxies, in order of injection
-_ledger: list[tuple[str, str, str]] = []
-
-
-def _record(url: str, proxy: str, toxic: str = "") -> None:
-    with _ledger_lock:
-        if (url, proxy, toxic) not in _ledger:
-            _ledger.append((url, proxy, toxic))
+# Every toxic added and proxy disabled is written to the run's fault ledger
+# (hubchaos.ledger) before the request goes out, with its undo; the dead man's
+# switch undoes it if this process dies, `undo_all` and the actions below
+# settle it.
 
 
-def _strike(url: str, proxy: str | None = None, toxic: str | None = None) -> None:
-    """Forget ledger entries of `url` matching `proxy` and `toxic` (None: any; "*": any toxic)."""
-
-    def matches(entry: tuple[str, str, str]) -> bool:
-        entry_url, entry_proxy, entry_toxic = entry
-        if entry_url != url or (proxy is not None and entry_proxy != proxy):
-            return False
-        if toxic == "*":
-            return bool(entry_toxic)
-        return toxic is None or entry_toxic == toxic
-
-    with _ledger_lock:
-        _ledger[:] = [entry for entry in _ledger if not matches(entry)]
+def _mine(configuration: Configuration, url: str, proxy: str | None = None) -> list[FaultEntry]:
+    """This process's Toxiproxy entries for `url` (and `proxy`), oldest first."""
+    return [
+        entry
+        for entry in fault_ledger.mine(configuration)
+        if entry.undo.get("action", "").startswith("toxiproxy.")
+        and entry.undo.get("url") == url
+        and (proxy is None or entry.undo.get("proxy") == proxy)
+    ]
 
 
-def ledger() -> list[dict[str, str]]:
-    """What this process injected and has not undone yet, oldest first.
+def _settle(
+    configuration: Configuration, url: str, proxy: str | None = None, toxic: str | None = None
+) -> None:
+    """Forget entries matching `proxy` and `toxic` (None: any; "*": any toxic; "": the proxy)."""
+    for entry in _mine(configuration, url, proxy):
+        entry_toxic = str(entry.undo.get("toxic", ""))
+        if toxic is None or (toxic == "*" and entry_toxic) or entry_toxic == toxic:
+            fault_ledger.settle(entry, configuration)
+
+
+def ledger(configuration: Configuration = None) -> list[dict[str, str]]:
+    """What this process injected through Toxiproxy and has not undone yet, oldest first.
 
     Each entry is ``{"kind": "toxic", "toxiproxy", "proxy", "toxic"}`` or
     ``{"kind": "disabled_proxy", "toxiproxy", "proxy"}``.
     """
-    with _ledger_lock:
-        entries = list(_ledger)
-    return [_describe_entry(*entry) for entry in entries]
+    return [_describe_entry(entry.undo) for entry in _toxiproxy_entries(configuration)]
 
 
-def _describe_entry(url: str, proxy: str, toxic: str) -> dict[str, str]:
+def _toxiproxy_entries(configuration: Configuration) -> list[FaultEntry]:
+    return [
+        entry
+        for entry in fault_ledger.mine(configuration)
+        if entry.undo.get("action", "").startswith("toxiproxy.")
+    ]
+
+
+def _describe_entry(undo: dict[str, Any]) -> dict[str, str]:
+    url, proxy, toxic = str(undo["url"]), str(undo["proxy"]), str(undo.get("toxic", ""))
     if toxic:
         return {"kind": "toxic", "toxiproxy": url, "proxy": proxy, "toxic": toxic}
     return {"kind": "disabled_proxy", "toxiproxy": url, "proxy": proxy}
 
 
-def undo_all(timeout_seconds: float = DEFAULT_API_TIMEOUT_S) -> dict[str, Any]:
-    """Remove every toxic and re-enable every proxy recorded in the ledger, newest first.
+def undo_all(
+    timeout_seconds: float = DEFAULT_API_TIMEOUT_S, configuration: Configuration = None
+) -> dict[str, Any]:
+    """Remove every toxic and re-enable every proxy this run recorded in the ledger, newest first.
 
     A toxic or proxy already gone counts as undone. Whatever could not be
-    undone stays in the ledger (a later call retries it) and the call raises
-    `ActivityFailed` naming it, after trying everything else.
+    undone stays in the ledger (a later call, or the dead man's switch,
+    retries it) and the call raises `ActivityFailed` naming it, after trying
+    everything else.
     """
-    with _ledger_lock:
-        entries = list(reversed(_ledger))
     undone: list[dict[str, str]] = []
     failures: list[str] = []
-    for url, proxy, toxic in entries:
-        api = _Api(url, timeout_seconds)
+    for entry in reversed(_toxiproxy_entries(configuration)):
         try:
-            if toxic:
-                _delete_if_present(api, _path(proxy, "toxics", toxic))
-            else:
-                _enable_if_present(api, proxy)
-        except ActivityFailed as exc:
-            failures.append(str(exc))
+            undo_action(entry.undo)
+        except UndoFailed as exc:
+            failures.append(f"Toxiproxy at {entry.undo.get('url')}: {exc}")
             continue
-        _strike(url, proxy, toxic)
-        undone.append(_describe_entry(url, proxy, toxic))
+        fault_ledger.settle(entry, configuration)
+        undone.append(_describe_entry(entry.undo))
     if failures:
         raise ActivityFailed("could not undo: " + "; ".join(failures))
     return {"undone": undone}
@@ -165,11 +174,20 @@ def _add_toxic(
         "toxicity": toxicity,
         "attributes": attributes,
     }
-    toxic = api.post(_path(proxy, "toxics"), body)
+    entry = fault_ledger.record(
+        f"toxic:{kind}",
+        f"{proxy}/{body['name']}",
+        undo_delete_toxic(api.url, proxy, str(body["name"])),
+        configuration,
+    )
+    try:
+        toxic = api.post(_path(proxy, "toxics"), body)
+    except ActivityFailed as exc:
+        if isinstance(exc.__cause__, (NotFound, ProxyExists, InvalidToxic)):
+            fault_ledger.settle(entry, configuration)  # refused: nothing was applied
+        raise
     if not isinstance(toxic, dict) or not toxic.get("name"):
         raise ActivityFailed(f"Toxiproxy at {api.url}: unexpected reply adding {kind}: {toxic}")
-    _record(api.url, proxy, str(toxic["name"]))
-    record_fault(f"toxic:{kind}", f"{proxy}/{toxic['name']}")
     return {"toxiproxy": api.url, "proxy": proxy, "toxic": toxic}
 
 
@@ -290,7 +308,7 @@ def remove_toxic(
     """Remove the toxic `name` from `proxy`; a toxic that is not there is an error."""
     api = _api(configuration)
     api.delete(_path(proxy, "toxics", name))
-    _strike(api.url, proxy, name)
+    _settle(configuration, api.url, proxy, name)
     return {"toxiproxy": api.url, "proxy": proxy, "removed": [name]}
 
 
@@ -309,7 +327,7 @@ def remove_all_toxics(
             toxic_name = str(toxic["name"])
             _delete_if_present(api, _path(each, "toxics", toxic_name))
             removed.append({"proxy": each, "toxic": toxic_name})
-        _strike(api.url, each, "*")
+        _settle(configuration, api.url, each, "*")
     return {"toxiproxy": api.url, "removed": removed}
 
 
@@ -321,11 +339,20 @@ def disable_proxy(
     """Disable `proxy`: it drops open connections and refuses new ones until enabled."""
     api = _api(configuration)
     before = api.get(_path(proxy))
-    after = api.post(_path(proxy), {"enabled": False})
-    # Only a proxy this run took down is ours to bring back.
+    # Only a proxy this run takes down is ours to bring back.
+    entry = None
     if isinstance(before, dict) and before.get("enabled", True):
-        _record(api.url, proxy)
-    record_fault("proxy-disabled", proxy)
+        entry = fault_ledger.record(
+            "proxy-disabled", proxy, undo_enable_proxy(api.url, proxy), configuration
+        )
+    else:
+        record_fault("proxy-disabled", proxy)
+    try:
+        after = api.post(_path(proxy), {"enabled": False})
+    except ActivityFailed as exc:
+        if entry is not None and isinstance(exc.__cause__, NotFound):
+            fault_ledger.settle(entry, configuration)
+        raise
     return {"toxiproxy": api.url, "proxy": proxy, "enabled": _enabled(after, False)}
 
 
@@ -337,7 +364,7 @@ def enable_proxy(
     """Enable `proxy` again: it listens and forwards new connections."""
     api = _api(configuration)
     after = api.post(_path(proxy), {"enabled": True})
-    _strike(api.url, proxy, "")
+    _settle(configuration, api.url, proxy, "")
     return {"toxiproxy": api.url, "proxy": proxy, "enabled": _enabled(after, True)}
 
 
@@ -348,7 +375,7 @@ def reset(
     """Enable every proxy and remove every toxic on the Toxiproxy server."""
     api = _api(configuration)
     api.post("/reset")
-    _strike(api.url)
+    _settle(configuration, api.url)
     return {"toxiproxy": api.url, "reset": True}
 
 

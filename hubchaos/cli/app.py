@@ -28,6 +28,8 @@ SUBCOMMANDS: dict[str, str] = {
     "report": "hubchaos.cli.report:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",
     "budget": "hubchaos.budget.cli:budget_command",
+    "recover": "hubchaos.ledger.cli:recover_command",
+    "abort": "hubchaos.ledger.cli:abort_command",
 }
 
 

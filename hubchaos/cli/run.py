@@ -11,6 +11,7 @@ import click
 from hubchaos.activity.settings import setting
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.experiments import load_valid_experiment
+from hubchaos.ledger.run_guard import prepare_run
 from hubchaos.report.junit import SKIPPED, ExperimentResult, write_junit
 from hubchaos.runner import ExperimentRun, export_stack_environment, run_experiment_file
 from hubchaos.verdict import ExitCode, invalid_verdict
@@ -87,6 +88,7 @@ def run_command(
     if stack is not None:
         export_stack_environment(stack)
     _validate_all(experiments, junit_path, started)
+    prepare_run(Path(state_dir))  # exit 3 on faults nobody owns; SIGTERM/SIGHUP interrupt
     if stack is None:
         try:
             stack = _running_stack(Path(state_dir), profile, no_start)

@@ -6,11 +6,15 @@ Declared in an experiment as::
       - name: hubchaos-safety
         provider: {type: python, module: hubchaos.controls.safety}
 
-After the experiment (passed, deviated, failed, Ctrl-C or SIGTERM; chaoslib
-calls `after_experiment_control` in every case) it stops every flood this
-process started, removes every toxic it added, re-enables every proxy it
-disabled, and waits until no flood or probe connection is left in
-PostgreSQL. The outcome is written into the journal under `hubchaos_safety`.
+Before the experiment it takes the Toxiproxy server's state as the baseline
+(and this process's lease on the fault ledger, so `hubchaos abort` finds it).
+After the experiment (passed, deviated, failed, Ctrl-C, SIGTERM or SIGHUP;
+chaoslib calls `after_experiment_control` in every case) it stops every flood
+this process started, undoes every fault this run recorded in the ledger, then
+removes whatever else differs from the baseline (a third-party activity's
+toxic, say) and names it under `left_behind`, and waits until no flood or
+probe connection is left in PostgreSQL. `clean` means the server is back at
+the baseline, read from the server. The outcome is written into the journal under `hubchaos_safety`.
 `cleanup_control` repeats the undo in case the experiment never reached its end.
 """
 
@@ -26,6 +30,7 @@ import psycopg
 from hubchaos import faults
 from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
+from hubchaos.controls.baseline import back_to_baseline, take_baseline
 
 __all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
 
@@ -48,6 +53,7 @@ def configure_control(
     _restored = False
     faults.clear()  # "since the first fault" means this experiment's first fault
     _stop_floods_on_signals()
+    take_baseline(_configuration)
 
 
 def _stop_floods_on_signals() -> None:
@@ -59,7 +65,8 @@ def _stop_floods_on_signals() -> None:
     """
     from hubchaos.actions import _flood_registry
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    _flood_registry.reset_signal_count()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         _flood_registry.install_stop_hook(signum)
 
 
@@ -81,7 +88,8 @@ def restore(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {"errors": []}
     started = time.monotonic()
     summary["floods_stopped"] = _stop_floods(summary)
-    summary["toxiproxy_undone"] = _undo_toxiproxy(summary)
+    summary["toxiproxy_undone"] = _undo_toxiproxy(configuration, summary)
+    back_to_baseline(configuration, summary)
     summary["leftover_connections"] = _wait_for_own_connections_gone(configuration, summary)
     summary["seconds"] = round(time.monotonic() - started, 3)
     summary["clean"] = not summary["errors"] and summary["leftover_connections"] == 0
@@ -100,11 +108,11 @@ def _stop_floods(summary: dict[str, Any]) -> Any:
         return None
 
 
-def _undo_toxiproxy(summary: dict[str, Any]) -> Any:
+def _undo_toxiproxy(configuration: dict[str, Any] | None, summary: dict[str, Any]) -> Any:
     try:
         from hubchaos.actions.toxiproxy import undo_all
 
-        return undo_all()
+        return undo_all(configuration=configuration)
     except Exception as exc:
         summary["errors"].append(f"removing toxics: {exc}")
         return None

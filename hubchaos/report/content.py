@@ -308,6 +308,8 @@ def _safety(journal: dict[str, Any]) -> Section:
             if isinstance(u, dict)
         )
         items.append(line(f"Toxics removed and proxies re-enabled: {names or 'none needed'}"))
+        for fault in safety.get("left_behind") or []:  # not the run's: a third-party activity's
+            items.append(line(bad("left behind, removed"), f": {compact(str(fault))}"))
         items.append(
             line(f"hubchaos connections left in PostgreSQL: {safety.get('leftover_connections')}")
         )

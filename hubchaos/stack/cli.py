@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from hubchaos.errors import UserError
+from hubchaos.ledger.status import show_faults
 from hubchaos.private.redact import redact_text
 from hubchaos.stack.driver import DEFAULT_REPLICAS, DEFAULT_STATE_DIR
 from hubchaos.stack.drivers import DRIVERS, driver_for, open_stack
@@ -111,8 +112,10 @@ def up_command(
 def status_command(state_dir: Path, as_json: bool) -> None:
     """Show each part of the stack as healthy, running (unhealthy) or down.
 
-    Exit status: 0 when every part is healthy, 1 otherwise (including when no
-    stack is running).
+    Also lists active faults (toxics with their attributes, disabled proxies,
+    floods, fault-ledger entries). Exit status: 0 when every part is healthy
+    and the stack is at its baseline (no fault), 1 otherwise (including when
+    no stack is running).
     """
     status = open_stack(state_dir, progress=_echo_progress).status()
     if as_json:
@@ -139,7 +142,8 @@ def status_command(state_dir: Path, as_json: bool) -> None:
             pid = f" pid {part.pid}" if part.pid else ""
             detail = f"  ({part.detail})" if part.detail else ""
             click.echo(f"{part.name:<{width}}  {part.state:<7}  {part.endpoint}{pid}{detail}")
-    sys.exit(0 if status.healthy else 1)
+    at_baseline = show_faults(state_dir, status.state, as_json)
+    sys.exit(0 if status.healthy and at_baseline else 1)
 
 
 @click.command("down")

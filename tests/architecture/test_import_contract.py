@@ -29,16 +29,17 @@ from tests.architecture.imports import REPO, Import, cycles, import_graph, proje
 # nothing of hubchaos at all. A new package or top-level module gets a line here.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("hubchaos.cli", "hubchaos.gameday", "hubchaos.pytest_plugin",
-                      "hubchaos.__main__")),
+                      "hubchaos.__main__", "hubchaos.stack.cli", "hubchaos.stack.env_cli")),
     ("runner", ("hubchaos.runner", "hubchaos.experiments", "hubchaos.discovery",
                 "hubchaos.blast_radius")),
     ("output", ("hubchaos.report", "hubchaos.view")),
     ("judgement", ("hubchaos.verdict", "hubchaos.journal", "hubchaos.score")),
     ("activities", ("hubchaos.actions", "hubchaos.probes", "hubchaos.controls")),
-    ("activity helpers", ("hubchaos.activity", "hubchaos.traffic")),
+    ("activity helpers", ("hubchaos.activity", "hubchaos.traffic", "hubchaos.ledger",
+                          "hubchaos.faults")),
     ("manifests", ("hubchaos.budget", "hubchaos.kube")),
     ("stack", ("hubchaos.stack",)),
-    ("foundation", ("hubchaos.errors", "hubchaos.faults", "hubchaos.private", "hubchaos.reach")),
+    ("foundation", ("hubchaos.errors", "hubchaos.private", "hubchaos.reach")),
 )  # fmt: skip
 OUTSIDE_LAYERS = ("hubchaos", "hubchaos.proxy")  # the root package (version, discover hook)
 

@@ -15,6 +15,7 @@ from hubchaos.stack.readiness import Check, http_check
 from hubchaos.stack.state import StackState
 from hubchaos.stack.status import PartStatus, StackStatus
 from hubchaos.stack.toxiproxy_setup import ProxySpec, missing_proxies
+from hubchaos.stack.upstream_health import upstream_problem
 
 
 def proxy_specs(ports: Ports) -> list[ProxySpec]:
@@ -88,6 +89,8 @@ def _proxy_statuses(state: StackState, ports: Ports) -> list[PartStatus]:
             statuses.append(PartStatus(name, "down", endpoint, "not configured"))
         elif is_free(int(spec.listen.rsplit(":", 1)[1])):
             statuses.append(PartStatus(name, "running", endpoint, "configured, not listening"))
+        elif reason := upstream_problem(spec):  # a proxy is only as healthy as what it forwards to
+            statuses.append(PartStatus(name, "running", endpoint, reason))
         else:
             statuses.append(PartStatus(name, "healthy", endpoint))
     return statuses

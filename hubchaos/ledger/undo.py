@@ -1,0 +1,146 @@
+"""How a recorded fault is undone: the ledger stores data, this module acts on it.
+
+An entry's `undo` is ``{"action": NAME, ...arguments}``; NAME picks one
+function from `UNDOERS`. Every action is idempotent (undoing twice, or
+undoing what is already gone, succeeds), talks to the stack only over the
+network or through its driver, and bounds every call in time, so the dead
+man's switch can retry it until it holds. Toxiproxy is reached through its
+HTTP API only, so a real `toxiproxy-server` is undone as well as the
+embedded one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from hubchaos.ledger.http import HttpError, request
+
+__all__ = ["UNDOERS", "UndoFailed", "undo", "undo_delete_toxic", "undo_enable_proxy"]
+
+HTTP_TIMEOUT_S = 5.0
+
+
+class UndoFailed(Exception):
+    """An undo could not be done now; the entry stays and is retried."""
+
+
+Undoer = Callable[[dict[str, Any]], None]
+UNDOERS: dict[str, Undoer] = {}
+
+
+def _undoer(name: str) -> Callable[[Undoer], Undoer]:
+    def register(function: Undoer) -> Undoer:
+        UNDOERS[name] = function
+        return function
+
+    return register
+
+
+def undo_delete_toxic(url: str, proxy: str, toxic: str) -> dict[str, Any]:
+    return {"action": "toxiproxy.delete_toxic", "url": url, "proxy": proxy, "toxic": toxic}
+
+
+def undo_enable_proxy(url: str, proxy: str) -> dict[str, Any]:
+    return {"action": "toxiproxy.enable_proxy", "url": url, "proxy": proxy}
+
+
+def undo(action: dict[str, Any]) -> None:
+    """Carry out one undo; raises UndoFailed naming the target and the cause."""
+    name = str(action.get("action", ""))
+    function = UNDOERS.get(name)
+    if function is None:
+        raise UndoFailed(f"unknown undo action {name!r}")
+    try:
+        function(action)
+    except UndoFailed:
+        raise
+    except Exception as exc:  # one clear line per failure; the switch retries
+        raise UndoFailed(f"{name}: {type(exc).__name__}: {exc}") from exc
+
+
+def _proxy_path(url: str, proxy: str, *rest: str) -> str:
+    parts = [quote(str(p), safe="") for p in (proxy, *rest)]
+    return f"{url.rstrip('/')}/proxies/" + "/".join(parts)
+
+
+def _http(method: str, url: str, body: dict[str, Any] | None = None) -> None:
+    try:
+        status, reply = request(method, url, body, HTTP_TIMEOUT_S)
+    except HttpError as exc:
+        raise UndoFailed(str(exc)) from exc
+    if status == 404:
+        return  # the toxic or the proxy is gone already: nothing left to undo
+    if status >= 300:
+        raise UndoFailed(f"{method} {url}: HTTP {status} {reply[:200].decode(errors='replace')}")
+
+
+@_undoer("toxiproxy.delete_toxic")
+def _delete_toxic(action: dict[str, Any]) -> None:
+    _http("DELETE", _proxy_path(action["url"], action["proxy"], "toxics", action["toxic"]))
+
+
+@_undoer("toxiproxy.enable_proxy")
+def _enable_proxy(action: dict[str, Any]) -> None:
+    _http("POST", _proxy_path(action["url"], action["proxy"]), {"enabled": True})
+
+
+@_undoer("flood.process")
+def _flood_of_a_process(action: dict[str, Any]) -> None:
+    """A flood's sockets close with the process that ran it; its DB sessions are ended too."""
+    dsn, application_name = action.get("observer_dsn"), action.get("application_name")
+    if not dsn or not application_name:
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=5, application_name="hubchaos-undo") as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (application_name,),
+            )
+    except psycopg.Error as exc:
+        raise UndoFailed(f"ending {application_name} sessions: {exc}") from exc
+
+
+@_undoer("stack.restore")
+def _restore_stack(action: dict[str, Any]) -> None:
+    """Put the stack's profile and replica count back as they were before the change."""
+    from hubchaos.stack.drivers import open_stack
+
+    stack = open_stack(
+        Path(action["state_dir"]),
+        port_offset=int(action.get("port_offset", 0)),
+        progress=lambda line: None,
+    )
+    state = stack.state()
+    if state is None:
+        return  # the stack is down: nothing runs with the changed settings
+    if state.replicas != int(action["replicas"]):
+        stack.scale(int(action["replicas"]))
+        state = stack.state() or state
+    if state.profile != action["profile"]:
+        stack.set_profile(str(action["profile"]))
+
+
+@_undoer("container.start")
+def _start_container(action: dict[str, Any]) -> None:
+    from hubchaos.stack.drivers import open_stack
+
+    stack: Any = open_stack(Path(action["state_dir"]), progress=lambda line: None)
+    for item in stack.health():
+        if item["service"] == action["service"] and (item["paused"] or not item["running"]):
+            stack.start_service(action["service"], True, True)
+
+
+@_undoer("container.scale")
+def _scale_containers(action: dict[str, Any]) -> None:
+    from hubchaos.stack.drivers import open_stack
+
+    stack: Any = open_stack(Path(action["state_dir"]), progress=lambda line: None)
+    state = stack.state()
+    if state is not None and state.replicas != int(action["replicas"]):
+        stack.scale(int(action["replicas"]))

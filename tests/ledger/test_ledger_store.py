@@ -1,0 +1,42 @@
+"""The ledger's files: written before the fault, atomically, removed when undone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hubchaos.ledger.owner import Owner, process_start_ticks
+from hubchaos.ledger.store import FaultLedger
+from hubchaos.ledger.undo import undo_delete_toxic
+
+
+def test_an_entry_is_a_whole_file_until_settled(tmp_path: Path) -> None:
+    ledger = FaultLedger(tmp_path)
+    first = ledger.record("toxic:latency", "hub_db/a", undo_delete_toxic("http://x", "hub_db", "a"))
+    second = ledger.record("proxy-disabled", "hub_db", {"action": "toxiproxy.enable_proxy"})
+    assert [e.id for e in ledger.entries()] == [first.id, second.id]
+    assert ledger.entries()[0].undo["toxic"] == "a"
+    assert ledger.entries()[0].owner == Owner.me()
+    # no temporary file is left next to the entries, and only the owner may read them
+    assert sorted(p.name for p in ledger.dir.iterdir()) == sorted(
+        [f"{first.id}.json", f"{second.id}.json"]
+    )
+    assert (ledger.dir / f"{first.id}.json").stat().st_mode & 0o077 == 0
+    ledger.settle(first.id)
+    ledger.settle(first.id)  # settling twice is harmless
+    assert [e.id for e in ledger.entries()] == [second.id]
+
+
+def test_a_torn_file_is_ignored_not_fatal(tmp_path: Path) -> None:
+    ledger = FaultLedger(tmp_path)
+    kept = ledger.record("toxic:latency", "hub_db/a", {"action": "toxiproxy.delete_toxic"})
+    (ledger.dir / "fault-00000000000000000000-1-1.json").write_text('{"id": "half')
+    assert [e.id for e in ledger.entries()] == [kept.id]
+
+
+def test_an_owner_is_its_pid_and_its_start_time() -> None:
+    me = Owner.me()
+    assert me.alive()
+    assert me.start_ticks == process_start_ticks(os.getpid())
+    assert not Owner(me.pid, me.start_ticks + 1).alive()  # a recycled pid is not the owner
+    assert process_start_ticks(2**22 + 12345) is None
