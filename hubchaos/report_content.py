@@ -33,6 +33,7 @@ from hubchaos.report_format import (
     compact,
     describe_tolerance,
     measured,
+    not_measured_yet,
     runbook_href,
     seconds,
 )
@@ -107,6 +108,8 @@ def _probe_table(state: dict[str, Any], declared: list[str]) -> Table:
                 line(bad("error")),
                 "error",
             )
+        elif not_measured_yet(probe.get("output")):
+            value, mark, kind = line(str(probe["output"]["note"])), line("not measured"), "skipped"
         else:
             value = line(code(measured(activity.get("tolerance"), probe.get("output"))))
             mark = line(good("yes")) if met else line(bad("no"))

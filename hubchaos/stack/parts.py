@@ -14,6 +14,7 @@ from typing import Any
 
 from hubchaos.stack.binaries import Binaries
 from hubchaos.stack.layout import Layout
+from hubchaos.stack.monitoring import MONITORING_DIR
 from hubchaos.stack.ports import HOST, Ports
 from hubchaos.stack.profiles import PoolSettings
 from hubchaos.stack.readiness import Check, http_check
@@ -129,6 +130,8 @@ def exporter_part(ports: Ports, binaries: Binaries) -> ProcessPart:
         "--no-collector.bgwriter",
         "--no-collector.database",
         "--log.level=warn",
+        # pg_connections_by_client_count: who holds the connections (the diagnosis reads it)
+        f"--extend.query-path={MONITORING_DIR / 'exporter-queries.yaml'}",
     ]
     dsn = (
         f"postgresql://{SUPERUSER}:{SUPERUSER_PASSWORD}@{HOST}:{ports.postgres}/{APP_DB}"
@@ -153,7 +156,8 @@ def app_part(ports: Ports, index: int, pool: PoolSettings) -> ProcessPart:
     name = replica_name(index)
     port = ports.replica(index)
     endpoint = url(port)
-    argv = [sys.executable, "-m", "learninghub", "serve", "--host", HOST, "--port", str(port)]
+    argv = [sys.executable, "-m", "learninghub", "serve", "--host", HOST, "--port", str(port),
+            "--shared-port", str(ports.replicas_shared)]  # fmt: skip
     env = {
         "LEARNINGHUB_DSN": db_dsn(ports.hub_db, APP_ROLE, APP_PASSWORD),
         "LEARNINGHUB_POOL_NAME": name,
