@@ -176,7 +176,8 @@ def alerts_as_expected(
     Every alert in `must_fire` must have reached `firing` within
     `within_seconds` of the first fault; none in `must_not_fire` may have
     fired at any time since (a "database down" page during a connection-budget
-    problem sends people the wrong way). Returns ``{"fired": {alert: seconds
+    problem sends people the wrong way). An alert already firing when the
+    fault began is not this fault's page and counts for neither list. Returns ``{"fired": {alert: seconds
     after the fault}, "missing", "late", "misleading", "measured", "note",
     "ok"}``; a tolerance ``{type: jsonpath, path: "$.ok", expect: true}``
     judges it. Before any fault: `measured` false, `ok` true, nothing asked.
@@ -216,12 +217,14 @@ def alerts_as_expected(
 def _fired_since(
     start: float, timeout_seconds: float, configuration: Configuration
 ) -> dict[str, float]:
-    """Each alert that reached `firing` since `start`: seconds from `start`, earliest first."""
+    """Each alert that began firing after `start`: seconds from `start`, earliest first."""
     query = 'max by (alertname) (ALERTS{alertstate="firing"})'
     series = _range_series(query, start, time.time(), timeout_seconds, configuration)
     fired: dict[str, float] = {}
     for labels, points in series:
         first = next((stamp for stamp, value in points if value >= 1), None)
-        if first is not None:
-            fired[labels.get("alertname", "?")] = round(max(first - start, 0.0), 1)
+        # Firing at the window's first step: it started before the fault, so the
+        # fault did not cause it (an earlier run's page still clearing).
+        if first is not None and first - start > STEP_S:
+            fired[labels.get("alertname", "?")] = round(first - start, 1)
     return dict(sorted(fired.items(), key=lambda item: item[1]))
