@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from hubchaos.diagnosis.live import LiveDiagnosis
 from hubchaos.progress import ProgressLines, StatusTicker
 
 __all__ = ["run_display", "wants_live_view"]
@@ -42,6 +43,6 @@ def run_display(
     ticker = StatusTicker(lines, prometheus_url)
     ticker.start()
     try:
-        yield [lines]
+        yield [lines, LiveDiagnosis(prometheus_url, announce=lines.line)]
     finally:
         ticker.stop()

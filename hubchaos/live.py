@@ -20,6 +20,7 @@ import os
 import sys
 import termios
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -32,6 +33,9 @@ from rich.table import Table
 from rich.text import Text
 
 from hubchaos.controls.timeline import Sampler
+from hubchaos.diagnosis.causes import Finding
+from hubchaos.diagnosis.live import LiveDiagnosis
+from hubchaos.diagnosis.panel import diagnosis_text
 from hubchaos.progress import ProgressLines
 from hubchaos.readings import Readings, fraction, number, percent, rate, seconds
 from hubchaos.run_watch import RunWatch, WatchSnapshot
@@ -58,6 +62,7 @@ class LiveView:
         self.watch = RunWatch(title)
         self.lines = ProgressLines()  # sys.stderr at write time: Live prints them above the panel
         self.sampler = Sampler(prometheus_url)
+        self.diagnosis = LiveDiagnosis(prometheus_url, sampler=self.sampler)
         self._echo: list[Any] | None = None
         self.console = console or Console(stderr=True, force_terminal=True)
         self._live = Live(
@@ -71,7 +76,7 @@ class LiveView:
 
     @property
     def handlers(self) -> list[Any]:
-        return [self.watch, self.lines]
+        return [self.watch, self.lines, self.diagnosis]
 
     def __enter__(self) -> LiveView:
         self.sampler.start()
@@ -106,6 +111,7 @@ class LiveView:
                 _age_seconds(sample),
                 self.prometheus_url,
                 self.position,
+                self.diagnosis.findings(),
             )
         except Exception as exc:  # a refresh thread that dies would freeze the view
             return Text(f"live view: cannot draw the panel: {exc!r}")
@@ -153,6 +159,7 @@ def render_panel(
     age_seconds: float | None,
     prometheus_url: str,
     position: str = "",
+    findings: Sequence[Finding] = (),
 ) -> Panel:
     """The whole panel; a pure function of what the run and the stack look like now."""
     now = time.monotonic()
@@ -200,6 +207,7 @@ def render_panel(
         ),
     )
     grid.add_row("alerts", _alerts(readings))
+    grid.add_row("likely cause", diagnosis_text(findings))
 
     heading = f"hubchaos run {position} · " if position else "hubchaos run · "
     title = Text.assemble((heading, "bold"), watch.title or "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hubchaos.diagnosis.report import likely_cause_section
 from hubchaos.journal_facts import RECOVERED_ERROR_RATE, RECOVERY_CONFIRM_SAMPLES, Facts
 from hubchaos.plots import Plot
 from hubchaos.report_doc import (
@@ -53,6 +54,7 @@ def build_document(
         title=title,
         status=verdict.status_word,
         sections=(
+            likely_cause_section(journal),
             summary_section(journal, verdict, facts, score),
             timeline_section(journal, verdict, facts),
             _graphs(plots),

@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from hubchaos.diagnosis.diagnose import diagnosis_for_journal
+from hubchaos.diagnosis.readings import SCALAR_QUERIES, vector_readings
 from hubchaos.settings import setting
 
 __all__ = [
@@ -49,6 +51,7 @@ QUERIES: dict[str, str] = {
         " / sum(rate(http_server_request_duration_seconds_count[5s]))"
     ),
     "requests_per_second": "sum(rate(http_server_request_duration_seconds_count[5s]))",
+    **SCALAR_QUERIES,  # the evidence hubchaos.diagnosis reads
 }
 SAMPLE_INTERVAL_S = 1.0
 # After the experiment: sample until HEALTHY_SAMPLES healthy samples in a row, at most this long.
@@ -95,6 +98,7 @@ class Sampler:
         values: dict[str, Any] = {"time": _now()}
         for name, query in QUERIES.items():
             values[name] = self._scalar(query)
+        values.update(vector_readings(self._get))
         values["alerts"] = self._alerts()
         return values
 
@@ -169,6 +173,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
             "events": _sampler.events,
             "runbooks": _sampler.runbooks,
         }
+        state["hubchaos_diagnosis"] = diagnosis_for_journal(state)
     _sampler = None
 
 
