@@ -66,7 +66,8 @@ class LiveDiagnosis(RunEventHandler):
         while not self._stop.wait(ANNOUNCE_INTERVAL_S):
             self.say_if_changed()
 
-    def say_if_changed(self) -> None:
+    def say_if_changed(self, final: bool = False) -> None:
+        """Announce a new top finding; `none` only as the last word (early on it means "not yet")."""
         if self.announce is None:
             return
         try:
@@ -76,6 +77,8 @@ class LiveDiagnosis(RunEventHandler):
         else:
             line = finding_line(findings[0]) if findings else ""
         top = findings[0].cause if findings else line
+        if top == "none" and not final:
+            return
         if line and top != self._said:
             self._said = top
             self.announce(f"diagnosis: {line}")
@@ -111,6 +114,6 @@ class LiveDiagnosis(RunEventHandler):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.say_if_changed()  # the last word, once every sample is in
+        self.say_if_changed(final=True)  # the last word, once every sample is in
         if self._own_sampler:
             self.sampler.stop()
