@@ -67,7 +67,7 @@ class LiveDiagnosis(RunEventHandler):
             self.say_if_changed()
 
     def say_if_changed(self, final: bool = False) -> None:
-        """Announce a new top finding; `none` only as the last word (early on it means "not yet")."""
+        """Announce a new top finding; `none` only as the last word (early it means "not yet")."""
         if self.announce is None:
             return
         try:
