@@ -179,8 +179,8 @@ def alerts_as_expected(
     problem sends people the wrong way). An alert already firing when the
     fault began is not this fault's page and counts for neither list.
     Returns ``{"fired": {alert: seconds after the fault}, "missing", "late",
-    "misleading", "measured", "note", "ok"}``; a tolerance ``{type: jsonpath, path: "$.ok", expect: true}``
-    judges it. Before any fault: `measured` false, `ok` true, nothing asked.
+    "misleading", "measured", "note", "ok"}``; a tolerance
+    ``{type: jsonpath, path: "$.ok", expect: true}`` judges it. Before any fault: `measured` false, `ok` true, nothing asked.
     """
     wanted = [str(name) for name in must_fire or []]
     forbidden = [str(name) for name in must_not_fire or []]
