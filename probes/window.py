@@ -180,7 +180,8 @@ def alerts_as_expected(
     fault began is not this fault's page and counts for neither list.
     Returns ``{"fired": {alert: seconds after the fault}, "missing", "late",
     "misleading", "measured", "note", "ok"}``; a tolerance
-    ``{type: jsonpath, path: "$.ok", expect: true}`` judges it. Before any fault: `measured` false, `ok` true, nothing asked.
+    ``{type: jsonpath, path: "$.ok", expect: true}`` judges it. Before any
+    fault: `measured` false, `ok` true, nothing asked.
     """
     wanted = [str(name) for name in must_fire or []]
     forbidden = [str(name) for name in must_not_fire or []]
