@@ -104,3 +104,35 @@ def test_window_probes_before_the_faults_read_not_measured_yet(tmp_path: Path) -
     before_part = markdown.split("### Before the faults", 1)[1].split("###", 1)[0]
     assert before_part.count("not measured yet (no fault)") == len(window)
     assert "peak = 0.0" not in before_part
+
+
+def _panel_text(findings: list[Any]) -> str:
+    import io
+
+    from rich.console import Console
+
+    from hubchaos.live import render_panel
+    from hubchaos.readings import Readings
+    from hubchaos.run_watch import RunWatch
+
+    console = Console(file=io.StringIO(), width=120, record=True, color_system=None)
+    console.print(
+        render_panel(RunWatch("t").snapshot(), Readings(), None, "http://x", "", findings)
+    )
+    return console.export_text()
+
+
+def test_the_live_panel_shows_the_likely_cause_as_soon_as_known() -> None:
+    from hubchaos.diagnosis import Finding
+
+    assert "likely cause not known yet (no fault)" in _panel_text([])
+    finding = Finding(
+        "app-pool-misconfigured",
+        0.9,
+        "the app pools may open 200 connections, PostgreSQL takes 57: cap the pools",
+        ["replicas x pool max = app-1 100 + app-2 100 = 200 connections", "refused 53300"],
+    )
+    text = _panel_text([finding, Finding("db-connection-budget-exhausted", 0.85, "x")])
+    assert "likely cause app-pool-misconfigured  90%  the app pools may open 200" in text
+    assert "· replicas x pool max = app-1 100 + app-2 100 = 200 connections" in text
+    assert "also: db-connection-budget-exhausted 85%" in text
