@@ -2,15 +2,17 @@
 
 Five parts, each with its points and the reason for them:
 
-- hypothesis (40): the steady state held before and after the faults (the
+- hypothesis (35): the steady state held before and after the faults (the
   verdict passed); 0 for a deviation, an error or an interrupted run.
-- detection (20): first fault to first alert firing. Full points within the
+- detection (15): first fault to first alert firing. Full points within the
   30 s target, then linearly down to 0 at twice the target; 0 if no alert fired.
-- recovery (20): last fault over to no request waiting for a connection and
+- recovery (15): last fault over to no request waiting for a connection and
   under 1 % 5xx responses; same scale against a 30 s target; 0 if not seen.
-- requests (10): the share of the generated HTTP requests that were answered
-  (status below 500) or failed fast with a 503, times 10. Left out when the
-  run generated no HTTP load.
+- service (25): the share of the generated HTTP requests users were served
+  (status below 500), times 25. A fast 503 beats a hang (the hypothesis judges
+  that), but it is still a user who lost service: a run that answered 98.5 %
+  of its requests with 5xx keeps 0.4 of these points and cannot score 100.
+  Left out when the run generated no HTTP load.
 - clean-up (10): the safety control restored the stack (no toxic, flood or
   connection left); 0 when it did not, or did not run.
 
@@ -42,25 +44,25 @@ RECOVER_TARGET_S = 30.0
 
 # (name, max points, what earns them): the definition printed in every report
 DEFINITION: tuple[tuple[str, int, str], ...] = (
-    ("hypothesis", 40, "the steady state held before and after the faults (verdict passed)"),
+    ("hypothesis", 35, "the steady state held before and after the faults (verdict passed)"),
     (
         "detection",
-        20,
+        15,
         f"first fault to first alert firing: full points within {DETECT_TARGET_S:g} s, "
         f"then linearly to 0 at {2 * DETECT_TARGET_S:g} s; 0 if no alert fired",
     ),
     (
         "recovery",
-        20,
+        15,
         f"last fault over to no request waiting and under 1 % 5xx: full points within "
         f"{RECOVER_TARGET_S:g} s, then linearly to 0 at {2 * RECOVER_TARGET_S:g} s; "
         "0 if not recovered while the run watched",
     ),
     (
-        "requests",
-        10,
-        "share of generated HTTP requests answered (status below 500) or failed fast "
-        "with 503, times 10; left out when the run sent no HTTP load",
+        "service",
+        25,
+        "share of generated HTTP requests users were served (status below 500), times 25: "
+        "a fast 503 is still a user who lost service; left out when the run sent no HTTP load",
     ),
     ("clean-up", 10, "the safety control restored the stack: no toxic, flood or connection left"),
 )
@@ -104,7 +106,7 @@ def score_run(
         _against_target(
             "recovery", facts.seconds_to_recover(), RECOVER_TARGET_S, _no_recovery(facts)
         ),
-        _requests(journal),
+        _service(journal),
         _clean_up(journal),
     ]
     return _scored([part for part in parts if part is not None])
@@ -174,25 +176,26 @@ def _no_recovery(facts: Facts) -> str:
     return "the stack had not recovered when the timeline stopped"
 
 
-def _requests(journal: dict[str, Any]) -> ScorePart | None:
-    answered = finished = 0
+def _service(journal: dict[str, Any]) -> ScorePart | None:
+    served = finished = 0
     for run in journal.get("run") or []:
         output = run.get("output") if isinstance(run, dict) else None
         if not isinstance(output, dict) or output.get("kind") != "http":
             continue
         statuses = {int(k): int(v) for k, v in (output.get("status_counts") or {}).items()}
-        answered += sum(n for status, n in statuses.items() if status < 500)
-        answered += int(output.get("fast_503") or 0)
-        finished += int(output.get("requests") or 0)
+        served += sum(n for status, n in statuses.items() if status < 500)
+        # still waiting when the load stopped: those users got nothing either
+        finished += int(output.get("requests") or 0) + int(output.get("cancelled") or 0)
     if not finished:
         return None
-    most = MAX_POINTS["requests"]
-    share = answered / finished
+    most = MAX_POINTS["service"]
+    share = served / finished
     return ScorePart(
-        "requests",
+        "service",
         round(most * share, 1),
         most,
-        f"{answered} of {finished} requests answered or failed fast ({share:.1%})",
+        f"{served} of {finished} requests served ({share:.1%}); "
+        f"{finished - served} lost service (5xx, no answer, or still waiting at the end)",
     )
 
 

@@ -24,6 +24,8 @@ import httpx
 
 from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
+from hubchaos.diagnosis.diagnose import diagnosis_for_journal
+from hubchaos.diagnosis.readings import SCALAR_QUERIES, vector_readings
 
 __all__ = [
     "QUERIES",
@@ -50,6 +52,7 @@ QUERIES: dict[str, str] = {
         " / sum(rate(http_server_request_duration_seconds_count[5s]))"
     ),
     "requests_per_second": "sum(rate(http_server_request_duration_seconds_count[5s]))",
+    **SCALAR_QUERIES,  # the evidence hubchaos.diagnosis reads
 }
 SAMPLE_INTERVAL_S = 1.0
 # After the experiment: sample until HEALTHY_SAMPLES healthy samples in a row, at most this long.
@@ -96,6 +99,7 @@ class Sampler:
         values: dict[str, Any] = {"time": _now()}
         for name, query in QUERIES.items():
             values[name] = self._scalar(query)
+        values.update(vector_readings(self._get))
         values["alerts"] = self._alerts()
         return values
 
@@ -170,6 +174,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any], **k
             "events": _sampler.events,
             "runbooks": _sampler.runbooks,
         }
+        state["hubchaos_diagnosis"] = diagnosis_for_journal(state)
     _sampler = None
 
 

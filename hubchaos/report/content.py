@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hubchaos.diagnosis.report import likely_cause_section
 from hubchaos.journal.facts import RECOVERED_ERROR_RATE, RECOVERY_CONFIRM_SAMPLES, Facts
 from hubchaos.report.doc import (
     Block,
@@ -32,6 +33,7 @@ from hubchaos.report.format import (
     compact,
     describe_tolerance,
     measured,
+    not_measured_yet,
     runbook_href,
     seconds,
 )
@@ -52,6 +54,7 @@ def build_document(
         title=title,
         status=verdict.status_word,
         sections=(
+            likely_cause_section(journal),
             summary_section(journal, verdict, facts, score),
             timeline_section(journal, verdict, facts),
             _graphs(plots),
@@ -107,6 +110,8 @@ def _probe_table(state: dict[str, Any], declared: list[str]) -> Table:
                 line(bad("error")),
                 "error",
             )
+        elif not_measured_yet(probe.get("output")):
+            value, mark, kind = line(str(probe["output"]["note"])), line("not measured"), "skipped"
         else:
             value = line(code(measured(activity.get("tolerance"), probe.get("output"))))
             mark = line(good("yes")) if met else line(bad("no"))

@@ -15,6 +15,7 @@ __all__ = [
     "compact",
     "describe_tolerance",
     "measured",
+    "not_measured_yet",
     "number",
     "runbook_href",
     "seconds",
@@ -69,6 +70,11 @@ def measured(tolerance: Any, output: Any) -> str:
     if key and isinstance(output, Mapping) and key in output:
         return f"{key} = {compact(output[key], 60)}"
     return compact(output)
+
+
+def not_measured_yet(output: Any) -> bool:
+    """A window probe before any fault: it has no window yet, so no result to show."""
+    return isinstance(output, Mapping) and output.get("measured") is False and "note" in output
 
 
 def describe_tolerance(tolerance: Any) -> str:

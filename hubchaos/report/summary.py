@@ -20,6 +20,7 @@ from hubchaos.report.doc import (
     strong,
 )
 from hubchaos.report.format import compact, number, seconds
+from hubchaos.report.impact import FORMULA, impact_rows
 from hubchaos.score import DETECT_TARGET_S, RECOVER_TARGET_S, Score
 from hubchaos.verdict import Verdict
 
@@ -109,6 +110,11 @@ def _impact(journal: dict[str, Any], facts: Facts) -> Section:
                 line("No timeline samples: the hubchaos-timeline control was not part of this run.")
             )
         )
+    felt = impact_rows(journal)
+    if felt:
+        header = ("as users felt it", "before the faults", "during the faults", "after the faults")
+        blocks.append(Table(header, tuple(tuple(line(cell) for cell in row) for row in felt)))
+        blocks.append(Paragraph(line(strong("How it is computed: "), FORMULA)))
     load = _load_lines(journal)
     if load:
         blocks += [Paragraph(line(strong("Load the experiment generated:"))), BulletList(load)]

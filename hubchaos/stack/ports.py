@@ -28,6 +28,8 @@ class Ports:
     hub_db: int = 15433
     hub_web: int = 18000
     first_replica: int = 18001
+    # Every replica also listens here (SO_REUSEPORT): hub_web's upstream, balanced by the kernel.
+    replicas_shared: int = 18100
     prometheus: int = 19090
     alertmanager: int = 19093
     receiver: int = 19095
@@ -54,6 +56,7 @@ class Ports:
             "postgres": self.postgres,
             "hub_db proxy": self.hub_db,
             "hub_web proxy": self.hub_web,
+            "app replicas (shared)": self.replicas_shared,
             "prometheus": self.prometheus,
             "alertmanager": self.alertmanager,
             "webhook receiver": self.receiver,

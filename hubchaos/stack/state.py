@@ -52,6 +52,7 @@ class StackState:
             "HUBCHAOS_TOXIPROXY_URL": self.toxiproxy_url,
             "HUBCHAOS_APP_URL": self.app_url,
             "HUBCHAOS_APP_REPLICA_URLS": ",".join(self.app_replica_urls),
+            "HUBCHAOS_APP_REPLICA_1_URL": next(iter(self.app_replica_urls), self.app_url),
             "HUBCHAOS_DB_DSN": self.db_dsn,
             "HUBCHAOS_OBSERVER_DSN": self.observer_dsn,
             "HUBCHAOS_FLOOD_DSN": self.app_db_dsn,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from hubchaos.diagnosis.live import LiveDiagnosis
 from hubchaos.view.progress import ProgressLines, StatusTicker
 
 __all__ = ["run_display", "show_library_debug", "wants_live_view"]
@@ -43,7 +44,7 @@ def run_display(
     ticker = StatusTicker(lines, prometheus_url)
     ticker.start()
     try:
-        yield [lines]
+        yield [lines, LiveDiagnosis(prometheus_url, announce=lines.line)]
     finally:
         ticker.stop()
 

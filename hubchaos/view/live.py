@@ -20,6 +20,7 @@ import os
 import sys
 import termios
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -32,6 +33,9 @@ from rich.table import Table
 from rich.text import Text
 
 from hubchaos.controls.timeline import Sampler
+from hubchaos.diagnosis.causes import Finding
+from hubchaos.diagnosis.live import LiveDiagnosis
+from hubchaos.diagnosis.panel import diagnosis_text
 from hubchaos.traffic import transport_errors
 from hubchaos.traffic.transport_errors import TransportErrorCount
 from hubchaos.view.load_errors import transport_error_text
@@ -61,6 +65,7 @@ class LiveView:
         self.watch = RunWatch(title)
         self.lines = ProgressLines()  # sys.stderr at write time: Live prints them above the panel
         self.sampler = Sampler(prometheus_url)
+        self.diagnosis = LiveDiagnosis(prometheus_url, sampler=self.sampler)
         self._echo: list[Any] | None = None
         self.console = console or Console(stderr=True, force_terminal=True)
         self._live = Live(
@@ -74,7 +79,7 @@ class LiveView:
 
     @property
     def handlers(self) -> list[Any]:
-        return [self.watch, self.lines]
+        return [self.watch, self.lines, self.diagnosis]
 
     def __enter__(self) -> LiveView:
         self.sampler.start()
@@ -110,6 +115,7 @@ class LiveView:
                 self.prometheus_url,
                 self.position,
                 client_errors=transport_errors.snapshot(),
+                findings=self.diagnosis.findings(),
             )
         except Exception as exc:  # a refresh thread that dies would freeze the view
             return Text(f"live view: cannot draw the panel: {exc!r}")
@@ -158,6 +164,7 @@ def render_panel(
     prometheus_url: str,
     position: str = "",
     client_errors: TransportErrorCount | None = None,
+    findings: Sequence[Finding] = (),
 ) -> Panel:
     """The whole panel; a pure function of what the run and the stack look like now."""
     now = time.monotonic()
@@ -207,6 +214,7 @@ def render_panel(
     if client_errors is not None:  # what the app's metrics cannot see: requests that never got in
         grid.add_row("load errors", transport_error_text(client_errors))
     grid.add_row("alerts", _alerts(readings))
+    grid.add_row("likely cause", diagnosis_text(findings))
 
     heading = f"hubchaos run {position} · " if position else "hubchaos run · "
     title = Text.assemble((heading, "bold"), watch.title or "")

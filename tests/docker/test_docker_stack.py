@@ -59,6 +59,7 @@ def test_kill_replica_passes_on_fixed(docker_hub: DockerHub) -> None:
         r for r in outcome.journal["run"] if r["activity"]["name"] == "kill-the-last-replica"
     )
     assert killed["output"]["service"] == "app-2" and killed["output"]["exit_code"] == 137
+    assert outcome.journal["hubchaos_diagnosis"][0]["cause"] == "replica-down"
     # the rollback brought the replica back
     assert container_probes.container_health(docker_hub.configuration)["all_healthy"]
 

@@ -25,3 +25,23 @@ def hub_db_proxy(hub_stack: HubStack, path: str = "") -> Any:
     state = hub_stack.stack.state()
     assert state is not None
     return httpx.get(f"{state.toxiproxy_url}/proxies/hub_db{path}", timeout=5).json()
+
+
+def assert_diagnosed(journal: dict[str, Any], cause: str) -> dict[str, Any]:
+    """The run's top finding is `cause`, with evidence, known at most 5 s after detection."""
+    from hubchaos.journal.facts import facts_from_journal
+
+    findings = journal["hubchaos_diagnosis"]
+    assert findings[0]["cause"] == cause, [(f["cause"], f["confidence"]) for f in findings]
+    assert findings[0]["evidence"]
+    detected = facts_from_journal(journal).seconds_to_detect()
+    known = findings[0]["known_after_seconds"]
+    assert known is not None and detected is not None, findings[0]
+    assert known <= detected + 5, (known, detected)
+    return dict(findings[0])
+
+
+def pages(journal: dict[str, Any]) -> dict[str, Any]:
+    """The pages on-call got, judged after the method (alerts_as_expected)."""
+    output: dict[str, Any] = after_probe(journal, "the-right-pages-and-no-misleading-one")["output"]
+    return output

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.experiments.conftest import HubStack
-from tests.experiments.journal_lookup import after_probe, hub_db_proxy, method_output
+from tests.experiments.journal_lookup import (
+    after_probe,
+    assert_diagnosed,
+    hub_db_proxy,
+    method_output,
+    pages,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -28,6 +34,8 @@ def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     assert spike["latency_ms"]["max"] >= 800
     assert hub_db_proxy(hub_stack, "/toxics") == []
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+    assert pages(outcome.journal)["misleading"] == []
+    assert_diagnosed(outcome.journal, "db-latency")
 
 
 def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
@@ -38,3 +46,4 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     assert after_probe(outcome.journal, SLOW_SHARE)["output"]["peak"] > 0.05
     assert hub_db_proxy(hub_stack, "/toxics") == []
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+    assert_diagnosed(outcome.journal, "db-latency")

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.experiments.conftest import HubStack
-from tests.experiments.journal_lookup import after_probe
+from tests.experiments.journal_lookup import after_probe, assert_diagnosed, pages
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -31,6 +31,10 @@ def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
         flood["output"]
     )
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+    # PostgreSQL stayed up: on-call is told "budget exhausted", never "database down"
+    assert pages(outcome.journal)["misleading"] == []
+    top = assert_diagnosed(outcome.journal, "db-connection-budget-exhausted")
+    assert "hubchaos-flood" in top["summary"]  # who holds the connections
 
 
 def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
@@ -40,6 +44,7 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     budget = after_probe(outcome.journal, "postgres-connections-stayed-inside-the-budget")
     assert budget["output"]["peak"] >= 57
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+    assert_diagnosed(outcome.journal, "app-pool-misconfigured")
 
 
 def test_junit_separates_a_pass_from_a_deviation(hub_stack: HubStack) -> None:

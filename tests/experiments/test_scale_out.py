@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.experiments.conftest import HubStack
-from tests.experiments.journal_lookup import after_probe, method_output
+from tests.experiments.journal_lookup import after_probe, assert_diagnosed, method_output, pages
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -33,6 +33,9 @@ def test_passes_on_the_fixed_profile(hub_stack: HubStack) -> None:
     assert len(serving["checks"]) == 8 and serving["ok"] is True
     assert _replicas_now(hub_stack) == 2  # the rollback scaled back
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+    assert pages(outcome.journal)["misleading"] == []
+    # the re-sized pools queue and shed load; PostgreSQL is never the problem
+    assert_diagnosed(outcome.journal, "app-pool-exhausted")
 
 
 def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
@@ -44,3 +47,5 @@ def test_deviates_on_the_incident_profile(hub_stack: HubStack) -> None:
     assert scaled["fits_budget"] is False and scaled["pool_max_per_replica"] == 100
     assert _replicas_now(hub_stack) == 2
     assert outcome.journal["hubchaos_safety"]["clean"] is True
+    # 4 replicas x pool max 100 against 57 slots: the pools ran PostgreSQL into its wall
+    assert_diagnosed(outcome.journal, "app-pool-misconfigured")

@@ -137,7 +137,7 @@ class AppLauncher:
         self.log_dir = log_dir
         self.started: list[HubApp] = []
 
-    def start(self, wait_ready: bool = True, **settings: object) -> HubApp:
+    def start(self, wait_ready: bool = True, shared_port: int = 0, **settings: object) -> HubApp:
         port = free_port()
         name = f"hubtest-{port}"
         env = {
@@ -150,6 +150,8 @@ class AppLauncher:
         log_path = self.log_dir / f"{name}.log"
         log = log_path.open("wb")
         command = ["-m", "learninghub", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if shared_port:
+            command += ["--shared-port", str(shared_port)]
         process = subprocess.Popen([sys.executable, *command], stdout=log, stderr=log, env=env)
         app = HubApp(
             url=f"http://127.0.0.1:{port}",

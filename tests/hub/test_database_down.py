@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator
 
@@ -25,6 +26,15 @@ def relay(hub_db: HubDatabase) -> Iterator[Relay]:
         yield relay
     finally:
         relay.close()
+
+
+def refused_logins(app: HubApp, sqlstate: str) -> float:
+    """db_client_connection_create_errors_total of the app role for one SQLSTATE (nan: none)."""
+    return app.metric(
+        "db_client_connection_create_errors_total",
+        db_user="learninghub",
+        db_response_status_code=sqlstate,
+    )
 
 
 def assert_database_down(app: HubApp) -> None:
@@ -59,6 +69,9 @@ def test_app_starts_while_the_database_is_down_and_recovers(
     )
     assert_database_down(app)
     assert app.metric("learninghub_db_connection_errors_total") >= 1
+    # Nothing answered: counted as unreachable (08001), never as a refused login.
+    assert refused_logins(app, "08001") >= 1
+    assert math.isnan(refused_logins(app, "53300"))
 
     relay.start()
     assert_recovered(app)
@@ -122,5 +135,8 @@ def test_refused_logins_mean_fast_503s_and_database_down(
     assert len(refused) >= 10, sorted(o.status for o in outcomes)
     assert max(o.seconds for o in refused) <= POOL_TIMEOUT + TOLERANCE
     assert app.metric("learninghub_db_connection_errors_total") >= 1
+    # PostgreSQL answered the logins: a refusal by SQLSTATE 53300, not "unreachable".
+    assert refused_logins(app, "53300") >= 1
+    assert math.isnan(refused_logins(app, "08001"))
     app.wait_for(lambda: app.metric("learninghub_db_up") == 1, "learninghub_db_up 1")
     assert app.get("/students/1/dashboard").status_code == 200

@@ -19,6 +19,7 @@ CONTRACT_ALERTS = {
     "HubDBConnectionsNearLimit",
     "HubDBQuerySpike",
     "HubDatabaseDown",
+    "HubDBConnectionBudgetExhausted",
     "HubHighLatency",
     "HubHighErrorRate",
 }

@@ -25,7 +25,7 @@ from chaoslib.hypothesis import within_tolerance
 from chaoslib.provider.python import validate_python_activity
 
 from hubchaos import faults
-from hubchaos.probes.window import alert_detected, peak_since_fault
+from hubchaos.probes.window import alert_detected, alerts_as_expected, peak_since_fault
 from tests.conftest import free_port
 from tests.monitoring.conftest import wait_until
 from tests.probes.test_prometheus import Monitoring, monitoring  # noqa: F401  (fixture)
@@ -162,20 +162,21 @@ def test_a_peak_that_ended_before_the_fault_does_not_count(level: Level) -> None
     assert within_tolerance(PEAK_AT_MOST_5, result) is True
 
 
-def test_without_a_fault_the_probe_looks_back_lookback_seconds(level: Level) -> None:
+def test_without_a_fault_the_window_is_not_measured_yet(level: Level) -> None:
     level.set(9)
     level.set(3)
 
-    wide = level.peak(lookback_seconds=30)
-    assert wide["since_fault"] is False
-    assert wide["peak"] == 9.0 and wide["window_seconds"] == pytest.approx(30, abs=1.0)
-    assert within_tolerance(PEAK_AT_MOST_5, wide) is False
+    before = level.peak(lookback_seconds=30)
+    # No vacuous "peak 0.0, passed": it says so, and shows the recent past for context.
+    assert before["measured"] is False and before["note"] == "not measured yet (no fault)"
+    assert before["since_fault"] is False and before["recent_peak"] == 9.0
+    assert within_tolerance(PEAK_AT_MOST_5, before) is True
 
-    time.sleep(2.5)  # the 9 is now more than a scrape interval in the past
-    narrow = level.peak(lookback_seconds=1)
-    assert narrow["since_fault"] is False
-    assert narrow["peak"] == 3.0 and narrow["window_seconds"] == pytest.approx(1, abs=1.0)
-    assert within_tolerance(PEAK_AT_MOST_5, narrow) is True
+    faults.record_fault("test", "window")
+    level.set(9)
+    during = level.peak(lookback_seconds=30)
+    assert during["measured"] is True and during["note"] == "since the first fault (test)"
+    assert within_tolerance(PEAK_AT_MOST_5, during) is False
 
 
 def test_the_newest_sample_is_in_the_window(level: Level) -> None:
@@ -187,7 +188,7 @@ def test_the_newest_sample_is_in_the_window(level: Level) -> None:
             break
     else:
         pytest.fail("could not read the window within 0.8 s of a scrape")
-    assert level.peak(lookback_seconds=30.999)["peak"] == value
+    assert level.peak(lookback_seconds=30.999)["recent_peak"] == value
 
 
 def test_a_window_without_data_reads_as_zero_and_says_so(
@@ -223,6 +224,8 @@ def test_no_fault_yet_means_nothing_to_detect(no_faults: None) -> None:
         "fault_injected": False,
         "fired": None,
         "seconds_to_fire": None,
+        "measured": False,
+        "note": "not measured yet (no fault)",
         "ok": True,
     }
 
@@ -266,6 +269,46 @@ def test_an_alert_firing_after_the_fault_passes_in_time_and_fails_late(quiet: Mo
     assert (pending["fired"], pending["ok"]) == (False, False)
 
 
+# --- alerts_as_expected ------------------------------------------------------------------------
+
+
+def test_expected_alerts_before_any_fault_are_not_measured_yet(no_faults: None) -> None:
+    config = {"hubchaos_prometheus_url": f"http://127.0.0.1:{free_port()}"}  # never asked
+    result = alerts_as_expected(["HubTestFault"], ["HubTestOther"], configuration=config)
+    assert result["measured"] is False and result["note"] == "not measured yet (no fault)"
+    assert within_tolerance(ALERT_OK, result) is True
+
+
+def test_the_expected_page_passes_and_a_misleading_one_fails(quiet: Monitoring) -> None:
+    config = quiet.configuration
+    faults.record_fault("test", "alerts")
+    time.sleep(1.5)
+    nothing_yet = alerts_as_expected(["HubTestFault"], [], configuration=config)
+    assert nothing_yet["missing"] == ["HubTestFault"]
+    assert within_tolerance(ALERT_OK, nothing_yet) is False
+
+    quiet.target.values["hubtest_fault"] = 1
+    wait_until(lambda: _firing(quiet, "HubTestFault"), timeout_s=20.0, what="HubTestFault")
+
+    def fired() -> dict[str, Any] | None:
+        result = alerts_as_expected(["HubTestFault"], ["HubTestSlowFault"], configuration=config)
+        return result if result["fired"] else None
+
+    right = wait_until(fired, timeout_s=10.0, what="ALERTS firing")
+    assert right["missing"] == [] and right["misleading"] == [] and right["late"] == []
+    assert 0 < right["fired"]["HubTestFault"] <= 30
+    assert "HubTestSlowFault" not in right["fired"]  # pending is not a page
+    assert within_tolerance(ALERT_OK, right) is True
+
+    # The same page, declared misleading: the probe fails and names it.
+    wrong = alerts_as_expected([], ["HubTestFault"], configuration=config)
+    assert wrong["misleading"] == ["HubTestFault"]
+    assert within_tolerance(ALERT_OK, wrong) is False
+
+    late = alerts_as_expected(["HubTestFault"], [], within_seconds=0.5, configuration=config)
+    assert late["late"] == ["HubTestFault"] and late["ok"] is False
+
+
 # --- errors and discovery -----------------------------------------------------------------------
 
 
@@ -289,8 +332,13 @@ def test_an_unreachable_prometheus_is_one_clear_line(no_faults: None) -> None:
 
 def test_chaoslib_discovers_and_validates_both_probes() -> None:
     discovered = discover_activities("hubchaos.probes.window", "probe")
-    assert sorted(a["name"] for a in discovered) == ["alert_detected", "peak_since_fault"]
+    assert sorted(a["name"] for a in discovered) == [
+        "alert_detected",
+        "alerts_as_expected",
+        "peak_since_fault",
+    ]
     for func, arguments in (
+        ("alerts_as_expected", {"must_fire": ["A"], "must_not_fire": ["B"]}),
         ("peak_since_fault", {"query": "sum(pg_stat_activity_count)", "lookback_seconds": 1}),
         ("alert_detected", {"alert": "HubDatabaseDown", "within_seconds": 30}),
     ):

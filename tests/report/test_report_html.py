@@ -82,7 +82,7 @@ def test_the_html_says_what_the_markdown_says(reports: dict[str, WrittenReport])
         "injection flood-database-logins started (in the background)",
         "alert HubDBPoolRequestsWaiting firing",
         "probe postgres-connections-stayed-inside-the-budget (after the faults): measured 57.0",
-        "Resilience score: 40/100",
+        "Resilience score: 50/100",
     ):
         assert needle in text, needle
     links = [a["href"] for a in _page(report.html).all("a")]

@@ -18,12 +18,19 @@ def _parts(score: Score) -> dict[str, tuple[float, int, str]]:
     return {p.name: (p.points, p.max, p.why) for p in score.parts}
 
 
-def test_the_fixed_stack_earns_every_point(journal: Journals) -> None:
+def test_the_fixed_stack_earns_every_point_but_the_service_its_users_lost(
+    journal: Journals,
+) -> None:
     score = score_run(journal("incident-replay.fixed"))
     assert [p.name for p in score.parts] == [name for name, _, _ in DEFINITION]
-    assert all(p.points == p.max for p in score.parts), score.parts
-    assert score.value == 100
-    assert "within the 30 s target" in _parts(score)["detection"][2]
+    parts = _parts(score)
+    assert all(p.points == p.max for p in score.parts if p.name != "service"), score.parts
+    assert "within the 30 s target" in parts["detection"][2]
+    # 58040 of 59186 requests were fast 503s (120 more still waiting at the end):
+    # the caps held, but users lost service (98 % 5xx)
+    assert parts["service"][0] == pytest.approx(25 * (751 + 395) / 59306, abs=0.05)
+    assert "1146 of 59306 requests served (1.9%)" in parts["service"][2]
+    assert score.value == 76
 
 
 def test_the_incident_stack_loses_the_hypothesis_and_the_unseen_recovery(
@@ -33,10 +40,12 @@ def test_the_incident_stack_loses_the_hypothesis_and_the_unseen_recovery(
     parts = _parts(score)
     assert parts["hypothesis"][0] == 0
     assert "postgres-connections-stayed-inside-the-budget" in parts["hypothesis"][2]
-    assert parts["recovery"][:2] == (0, 20)
     assert "not recovered" in parts["recovery"][2]
-    assert parts["detection"][0] == 20 and parts["clean-up"][0] == 10
-    assert score.value == round(100 * score.points / score.max_points) == 40
+    assert parts["detection"][0] == 15 and parts["clean-up"][0] == 10
+    assert parts["recovery"][:2] == (0, 15)
+    # every request answered (slowly): the 120 still waiting when the load stopped lost service
+    assert parts["service"][0] == pytest.approx(25 * 11973 / (11973 + 120), abs=0.05)
+    assert score.value == round(100 * score.points / score.max_points) == 50
 
 
 def test_detection_loses_points_linearly_past_the_target(journal: Journals) -> None:
@@ -49,20 +58,20 @@ def test_detection_loses_points_linearly_past_the_target(journal: Journals) -> N
     # the same run, had the flood started 40 s earlier: detection took 40 s longer
     flood["start"] = (start - timedelta(seconds=40)).isoformat()
     points, most, why = _parts(score_run(data))["detection"]
-    assert points == pytest.approx(20 * (60 - (detect + 40)) / 30, abs=0.05)
-    assert most == 20 and "over the 30 s target" in why
+    assert points == pytest.approx(15 * (60 - (detect + 40)) / 30, abs=0.05)
+    assert most == 15 and "over the 30 s target" in why
     flood["start"] = (start - timedelta(seconds=70)).isoformat()
     assert _parts(score_run(data))["detection"][0] == 0
 
 
-def test_a_run_without_http_load_is_scored_without_the_requests_part(
+def test_a_run_without_http_load_is_scored_without_the_service_part(
     journal: Journals,
 ) -> None:
     data = journal("incident-replay.fixed")
     data["run"] = [r for r in data["run"] if (r.get("output") or {}).get("kind") != "http"]
     score = score_run(data)
-    assert "requests" not in _parts(score)
-    assert score.max_points == 90
+    assert "service" not in _parts(score)
+    assert score.max_points == 75 and score.value == 100
 
 
 def test_clean_up_counts_only_when_the_safety_control_restored_the_stack(
@@ -87,5 +96,5 @@ def test_combine_adds_every_runs_points(journal: Journals) -> None:
     possible = fixed.max_points + incident.max_points + latency.max_points
     assert both.value == round(100 * earned / possible)
     recovery = _parts(both)["recovery"]
-    assert recovery[1] == 60 and recovery[2].startswith("3 of 3 runs")
+    assert recovery[1] == 45 and recovery[2].startswith("3 of 3 runs")
     assert combine([]) == Score(0, [])

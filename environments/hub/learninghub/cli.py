@@ -27,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    serve.add_argument(
+        "--shared-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="also listen on PORT together with every other replica (SO_REUSEPORT): "
+        "the kernel balances new connections over the replicas (0 = off, the default)",
+    )
 
     migrate = commands.add_parser(
         "migrate",
@@ -50,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            return _serve(args.host, args.port)
+            return _serve(args.host, args.port, args.shared_port)
         return _migrate(args.dsn, args.role_connection_limit)
     except LearninghubError as exc:
         print(f"learninghub {args.command}: {exc}", file=sys.stderr)
@@ -59,11 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _serve(host: str, port: int) -> int:
+def _serve(host: str, port: int, shared_port: int) -> int:
     from learninghub.server import serve  # uvicorn only when serving
     from learninghub.settings import Settings
 
-    serve(host, port, Settings.from_env())
+    serve(host, port, Settings.from_env(), shared_port or None)
     return 0
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
 import math
+import os
 from collections.abc import AsyncIterator, Mapping
 from time import perf_counter
 from typing import Any
@@ -28,6 +30,7 @@ from learninghub.errors import (
     PoolExhausted,
     QueryTimedOut,
 )
+from learninghub.login_errors import counting_connection_class, login_sqlstate
 from learninghub.metrics import HubMetrics, PoolSnapshot
 from learninghub.queries import Query
 from learninghub.settings import Settings
@@ -73,6 +76,15 @@ def connection_kwargs(settings: Settings, connect_timeout: float | None = None) 
     return kwargs
 
 
+def login_role(settings: Settings) -> str:
+    """The PostgreSQL role this app logs in as (libpq's default: the OS user)."""
+    with contextlib.suppress(psycopg.ProgrammingError):
+        user = conninfo_to_dict(settings.dsn).get("user")
+        if user:
+            return str(user)
+    return os.environ.get("PGUSER") or getpass.getuser()
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -84,8 +96,10 @@ class Database:
     def __init__(self, settings: Settings, metrics: HubMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.role = login_role(settings)
         self.pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             settings.dsn,
+            connection_class=counting_connection_class(self.count_login_failure),
             kwargs=connection_kwargs(settings),
             min_size=settings.pool_min,
             max_size=settings.pool_max,
@@ -123,6 +137,10 @@ class Database:
     async def close(self) -> None:
         await self.pool.close(timeout=5.0)
         log.info("pool closed")
+
+    def count_login_failure(self, error: BaseException) -> None:
+        """Every failed login of this app (pool or health probe), by SQLSTATE."""
+        self.metrics.count_login_failure(self.role, login_sqlstate(error))
 
     def snapshot(self) -> PoolSnapshot:
         stats = self.pool.get_stats()

@@ -132,8 +132,10 @@ class DatabaseHealth:
             async with asyncio.timeout(PROBE_TIMEOUT + 1):
                 conn = await psycopg.AsyncConnection.connect(self.settings.dsn, **kwargs)
                 await conn.close()
-        except TimeoutError:
+        except TimeoutError as exc:
+            self.database.count_login_failure(exc)
             return Verdict(False, f"login probe timed out after {PROBE_TIMEOUT:g} s")
         except psycopg.Error as exc:
+            self.database.count_login_failure(exc)
             return Verdict(False, f"login probe failed: {first_line(exc)}")
         return Verdict(True, "login probe succeeded")

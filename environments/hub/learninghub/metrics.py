@@ -117,6 +117,13 @@ class HubMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._login_failures = Counter(
+            "db_client_connection_create_errors",
+            "Failed attempts to open a database connection, by SQLSTATE "
+            "(53300 = connection budget exhausted, 08001 = nothing answered)",
+            ["pool", "db_user", "db_response_status_code"],
+            registry=self.registry,
+        )
         self.db_up = Gauge(
             "learninghub_db_up",
             "1 while the database is reachable from this app, 0 when logins or the network fail",
@@ -126,6 +133,9 @@ class HubMetrics:
 
     def watch_pool(self, snapshot: Callable[[], PoolSnapshot]) -> None:
         self.registry.register(_PoolCollector(self.pool_name, snapshot))
+
+    def count_login_failure(self, role: str, sqlstate: str) -> None:
+        self._login_failures.labels(self.pool_name, role, sqlstate).inc()
 
     def observe_operation(self, operation: str, seconds: float) -> None:
         self._operation_duration.labels(operation, self.pool_name).observe(seconds)

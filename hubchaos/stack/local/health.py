@@ -19,11 +19,11 @@ from hubchaos.stack.upstream_health import upstream_problem
 
 
 def proxy_specs(ports: Ports) -> list[ProxySpec]:
-    """hub_db: app -> PostgreSQL; hub_web: clients -> the first replica."""
+    """hub_db: app -> PostgreSQL; hub_web: clients -> every live replica (a shared port)."""
     host = "127.0.0.1"
     return [
         ProxySpec("hub_db", f"{host}:{ports.hub_db}", f"{host}:{ports.postgres}"),
-        ProxySpec("hub_web", f"{host}:{ports.hub_web}", f"{host}:{ports.replica(1)}"),
+        ProxySpec("hub_web", f"{host}:{ports.hub_web}", f"{host}:{ports.replicas_shared}"),
     ]
 
 

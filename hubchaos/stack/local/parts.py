@@ -107,6 +107,8 @@ def exporter_part(
         "--no-collector.bgwriter",
         "--no-collector.database",
         "--log.level=warn",
+        # pg_connections_by_client_count: who holds the connections (the diagnosis reads it)
+        f"--extend.query-path={monitoring.monitoring_dir() / 'exporter-queries.yaml'}",
     ]
     dsn = (
         f"postgresql://{SUPERUSER}:{superuser_password}@{HOST}:{ports.postgres}/{APP_DB}"
@@ -127,7 +129,8 @@ def app_part(ports: Ports, index: int, pool: PoolSettings) -> ProcessPart:
     name = replica_name(index)
     port = ports.replica(index)
     endpoint = url(port)
-    argv = [sys.executable, "-m", "learninghub", "serve", "--host", HOST, "--port", str(port)]
+    argv = [sys.executable, "-m", "learninghub", "serve", "--host", HOST, "--port", str(port),
+            "--shared-port", str(ports.replicas_shared)]  # fmt: skip
     env = {
         "LEARNINGHUB_DSN": db_dsn(ports.hub_db, APP_ROLE, APP_PASSWORD),
         "LEARNINGHUB_POOL_NAME": name,
