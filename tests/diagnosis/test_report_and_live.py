@@ -117,7 +117,7 @@ def _panel_text(findings: list[Any]) -> str:
 
     console = Console(file=io.StringIO(), width=120, record=True, color_system=None)
     console.print(
-        render_panel(RunWatch("t").snapshot(), Readings(), None, "http://x", "", findings)
+        render_panel(RunWatch("t").snapshot(), Readings(), None, "http://x", "", findings=findings)
     )
     return console.export_text()
 
