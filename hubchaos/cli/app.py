@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "report": "hubchaos.cli.report:report_command",
     "gameday": "hubchaos.gameday.cli:gameday_command",
     "budget": "hubchaos.budget.cli:budget_command",
+    "cluster": "hubchaos.cluster.cli:cluster_command",
 }
 
 

@@ -30,6 +30,7 @@ from tests.architecture.imports import REPO, Import, cycles, import_graph, proje
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("hubchaos.cli", "hubchaos.gameday", "hubchaos.pytest_plugin",
                       "hubchaos.__main__")),
+    ("local cluster", ("hubchaos.cluster",)),
     ("runner", ("hubchaos.runner", "hubchaos.experiments", "hubchaos.discovery")),
     ("output", ("hubchaos.report", "hubchaos.view")),
     ("judgement", ("hubchaos.verdict", "hubchaos.journal", "hubchaos.score")),

@@ -1,0 +1,121 @@
+"""What `cluster down` removes besides processes: containers and their shims, mounts,
+network namespaces, the pod bridge.
+
+Only what this cluster made is touched: tasks of its own containerd socket, mounts
+below its own directories, network namespaces that appeared after it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+
+from hubchaos.cluster.layout import ClusterLayout
+from hubchaos.cluster.runtime import BRIDGE
+
+__all__ = [
+    "NETNS_DIR",
+    "bridge_exists",
+    "kill_containers",
+    "leftover_mounts",
+    "leftover_shims",
+    "network_namespaces",
+    "remove_bridge",
+    "remove_mounts",
+    "remove_network_namespaces",
+]
+
+NETNS_DIR = Path("/var/run/netns")
+_NAMESPACE = "k8s.io"
+
+
+def kill_containers(layout: ClusterLayout) -> int:
+    """Kill and delete every task and container of the cluster's containerd (it must run)."""
+    base = ["ctr", "--address", str(layout.containerd_socket), "--namespace", _NAMESPACE]
+    listed = _ctr([*base, "tasks", "list", "--quiet"])
+    tasks = listed.split()
+    for task in tasks:
+        _ctr([*base, "tasks", "kill", "--all", "--signal", "SIGKILL", task])
+    for task in tasks:
+        _ctr([*base, "tasks", "delete", "--force", task])
+    for container in _ctr([*base, "containers", "list", "--quiet"]).split():
+        _ctr([*base, "containers", "delete", container])
+    return len(tasks)
+
+
+def leftover_shims(layout: ClusterLayout) -> list[int]:
+    """Pids of containerd shims serving this cluster's containerd."""
+    needle = str(layout.containerd_socket).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"containerd-shim" in cmdline and needle in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def _our_roots(layout: ClusterLayout) -> tuple[str, ...]:
+    return (
+        str(layout.state.resolve()),
+        str(layout.containerd_state),
+        str(layout.containerd_root.resolve()),
+    )
+
+
+def leftover_mounts(layout: ClusterLayout) -> list[str]:
+    """Mount points below the cluster's directories, deepest first."""
+    roots = _our_roots(layout)
+    points = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        point = line.split()[1].replace("\\040", " ")
+        if any(point == root or point.startswith(root + "/") for root in roots):
+            points.append(point)
+    return sorted(set(points), key=len, reverse=True)
+
+
+def remove_mounts(layout: ClusterLayout) -> None:
+    for point in leftover_mounts(layout):
+        subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
+
+
+def network_namespaces() -> set[str]:
+    with contextlib.suppress(FileNotFoundError):
+        return {entry.name for entry in NETNS_DIR.iterdir()}
+    return set()
+
+
+def remove_network_namespaces(before: set[str]) -> list[str]:
+    """Remove the cni-* namespaces that did not exist before the cluster started."""
+    removed = []
+    for name in sorted(network_namespaces() - before):
+        if not name.startswith("cni-"):
+            continue
+        path = NETNS_DIR / name
+        subprocess.run(["umount", "--lazy", str(path)], capture_output=True, check=False)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        removed.append(name)
+    return removed
+
+
+def bridge_exists() -> bool:
+    return Path(f"/sys/class/net/{BRIDGE}").exists()
+
+
+def remove_bridge() -> None:
+    if bridge_exists():
+        subprocess.run(["ip", "link", "delete", BRIDGE], capture_output=True, check=False)
+
+
+def _ctr(argv: list[str]) -> str:
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, timeout=60, env=dict(os.environ)
+    )
+    return done.stdout
