@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("judgement", ("hubchaos.verdict", "hubchaos.journal", "hubchaos.score")),
     ("activities", ("hubchaos.actions", "hubchaos.probes", "hubchaos.controls")),
     ("activity helpers", ("hubchaos.activity", "hubchaos.traffic")),
+    ("kubernetes stack", ("hubchaos.stack.kubernetes",)),
     ("manifests", ("hubchaos.budget", "hubchaos.kube")),
     ("stack", ("hubchaos.stack",)),
     ("foundation", ("hubchaos.errors", "hubchaos.faults")),
