@@ -7,13 +7,14 @@ clients whose certificate the cluster CA signed (the apiserver's), never anonymo
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from hubchaos.cluster.layout import ClusterLayout
-from hubchaos.cluster.runtime import POD_SUBNET
+from hubchaos.cluster.runtime import DNS_ADDRESS, POD_SUBNET
 
 __all__ = ["SERVICE_SUBNET", "Ports", "argv_of", "write_kubelet_config"]
 
@@ -103,6 +104,22 @@ def argv_of(name: str, layout: ClusterLayout, ports: Ports) -> list[str]:
             "--secure-port=0",
             "--leader-elect=false",
         ]
+    if name == "kube-proxy":
+        return [
+            str(layout.binary(name)),
+            f"--kubeconfig={state / 'kube-proxy.kubeconfig'}",
+            "--hostname-override=localhost",
+            f"--cluster-cidr={POD_SUBNET}",
+            "--proxy-mode=iptables",
+            "--bind-address=127.0.0.1",
+            # Not on this machine's own sysctls: conntrack is left as the host set it.
+            "--conntrack-max-per-core=0",
+            "--healthz-port=0",
+            "--metrics-port=0",
+        ]
+    if name == "dns":
+        return [sys.executable, "-m", "hubchaos.cluster.dns", str(pki), str(ports.apiserver),
+                DNS_ADDRESS]  # fmt: skip
     if name == "kubelet":
         return [
             str(layout.binary(name)),
@@ -142,6 +159,8 @@ def write_kubelet_config(layout: ClusterLayout, ports: Ports) -> Path:
         "makeIPTablesUtilChains": False,
         "serializeImagePulls": False,
         "resolvConf": "/etc/resolv.conf",
+        "clusterDomain": "cluster.local",
+        "clusterDNS": [DNS_ADDRESS],
         "evictionHard": {
             "memory.available": "50Mi",
             "nodefs.available": "1%",

@@ -33,6 +33,8 @@ PARTS = (
     "kube-apiserver",
     "kube-controller-manager",
     "kube-scheduler",
+    "kube-proxy",
+    "dns",
     "kubelet",
 )
 RUNTIME_PACKAGES = (
@@ -60,7 +62,7 @@ def cluster_up(layout: ClusterLayout, progress: Progress, hub_images: bool = Tru
     ports = Ports(**facts["ports"])
     ensure_pki(layout.pki)
     server = f"https://127.0.0.1:{ports.apiserver}"
-    for client in ("controller-manager", "scheduler", "kubelet"):
+    for client in ("controller-manager", "scheduler", "kubelet", "kube-proxy"):
         write_kubeconfig(layout.state / f"{client}.kubeconfig", layout.pki, client, server)
     cni_bin = cni_bin_dir()
     if cni_bin is None:
@@ -85,7 +87,7 @@ def cluster_up(layout: ClusterLayout, progress: Progress, hub_images: bool = Tru
         "kube-apiserver",
         timeout=90,
     )
-    for part in ("kube-controller-manager", "kube-scheduler", "kubelet"):
+    for part in PARTS[3:]:
         _start(layout, ports, part, progress)
     _wait(
         "node localhost Ready", lambda: _node_ready(layout, ports), layout, "kubelet", timeout=120
@@ -112,9 +114,10 @@ def cluster_status(layout: ClusterLayout) -> dict[str, str]:
 def cluster_down(layout: ClusterLayout, progress: Progress) -> list[str]:
     """Stop every part and remove what they made; what was left over (should be empty)."""
     facts = _facts(layout) or {"netns_before": []}
-    for part in ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-apiserver"):
+    for part in reversed(PARTS[2:]):
         if stop_process(part, layout.run):
             progress(f"stopped {part}")
+    teardown.remove_proxy_rules(layout, set(facts.get("chains_before", [])))
     if running_pid("containerd", layout.run):
         killed = teardown.kill_containers(layout)
         progress(f"killed {killed} container task(s)")
@@ -192,7 +195,11 @@ def _free_port() -> int:
 
 def _new_facts(layout: ClusterLayout) -> dict:
     ports = Ports(*(_free_port() for _ in range(5)))
-    facts = {"ports": ports.as_dict(), "netns_before": sorted(teardown.network_namespaces())}
+    facts = {
+        "ports": ports.as_dict(),
+        "netns_before": sorted(teardown.network_namespaces()),
+        "chains_before": sorted(teardown.iptables_chains()),
+    }
     layout.facts.write_text(json.dumps(facts, indent=2))
     return facts
 

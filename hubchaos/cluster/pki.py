@@ -26,6 +26,7 @@ CLIENTS: dict[str, tuple[str, str | None]] = {
     "scheduler": ("system:kube-scheduler", None),
     "kubelet": ("system:node:localhost", "system:nodes"),
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
+    "kube-proxy": ("system:kube-proxy", None),
 }
 _SERVER_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
 _SERVER_IPS = ("127.0.0.1", "10.0.0.1")
@@ -33,22 +34,28 @@ _VALID = datetime.timedelta(days=365)
 
 
 def ensure_pki(pki: Path) -> None:
-    """Create the CA, the serving and client certificates and the SA keys once."""
+    """Create what is missing of: the CA, the serving and client certificates, the SA keys."""
     pki.mkdir(parents=True, exist_ok=True)
     if (pki / "ca.crt").exists():
-        return
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hubchaos-local-ca")])
-    ca = _sign(ca_name, ca_key.public_key(), ca_name, ca_key, is_ca=True)
-    _write(pki / "ca", ca, ca_key)
+        ca = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+        loaded = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        ca_key, ca_name = loaded, ca.subject
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hubchaos-local-ca")])
+        _write(pki / "ca", _sign(ca_name, ca_key.public_key(), ca_name, ca_key, is_ca=True), ca_key)
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in _SERVER_NAMES]
-    alt += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _SERVER_IPS]
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
-    _write(pki / "apiserver", _sign(subject, key.public_key(), ca_name, ca_key, alt=alt), key)
+    if not (pki / "apiserver.crt").exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        alt: list[x509.GeneralName] = [x509.DNSName(n) for n in _SERVER_NAMES]
+        alt += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _SERVER_IPS]
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
+        _write(pki / "apiserver", _sign(subject, key.public_key(), ca_name, ca_key, alt=alt), key)
 
     for stem, (common_name, organisation) in CLIENTS.items():
+        if (pki / f"{stem}.crt").exists():
+            continue
         attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
         if organisation:
             attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation))
@@ -56,6 +63,8 @@ def ensure_pki(pki: Path) -> None:
         cert = _sign(x509.Name(attributes), key.public_key(), ca_name, ca_key, client=True)
         _write(pki / stem, cert, key)
 
+    if (pki / "sa.key").exists():
+        return
     # Service-account tokens are signed with RSA (what every 1.20 component accepts).
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (pki / "sa.key").write_bytes(_private_pem(sa_key))

@@ -15,6 +15,7 @@ from hubchaos.cluster.layout import ClusterLayout
 __all__ = [
     "BRIDGE",
     "CNI_BIN_DIRS",
+    "DNS_ADDRESS",
     "PAUSE_IMAGE",
     "POD_SUBNET",
     "cni_bin_dir",
@@ -26,6 +27,7 @@ PAUSE_IMAGE = "k8s.gcr.io/pause:3.4"
 BRIDGE = "hubchaos0"
 # A private /24 that exists only inside this machine; pods talk on it, the host never does.
 POD_SUBNET = "10.213.0.0/24"
+DNS_ADDRESS = "10.213.0.1"  # the bridge's gateway: the host side of the pod network
 CNI_BIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 
 

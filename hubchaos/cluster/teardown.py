@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from hubchaos.cluster.runtime import BRIDGE
 __all__ = [
     "NETNS_DIR",
     "bridge_exists",
+    "iptables_chains",
     "kill_containers",
     "leftover_mounts",
     "leftover_shims",
@@ -25,6 +27,7 @@ __all__ = [
     "remove_bridge",
     "remove_mounts",
     "remove_network_namespaces",
+    "remove_proxy_rules",
 ]
 
 NETNS_DIR = Path("/var/run/netns")
@@ -119,3 +122,41 @@ def _ctr(argv: list[str]) -> str:
         argv, capture_output=True, text=True, check=False, timeout=60, env=dict(os.environ)
     )
     return done.stdout
+
+
+def iptables_chains() -> set[str]:
+    """'table/chain' of every iptables chain of the host."""
+    done = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)
+    table, chains = "", set()
+    for line in done.stdout.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+        elif line.startswith(":"):
+            chains.add(f"{table}/{line[1:].split()[0]}")
+    return chains
+
+
+def remove_proxy_rules(layout: ClusterLayout, chains_before: set[str]) -> None:
+    """kube-proxy's own clean-up, then any KUBE-* chain the cluster added that survived it."""
+    proxy = layout.binary("kube-proxy")
+    if proxy.exists():
+        subprocess.run([str(proxy), "--cleanup"], capture_output=True, check=False, timeout=60)
+    added = sorted(c for c in iptables_chains() - chains_before if "/KUBE-" in c)
+    for entry in added:  # first every rule that jumps to one of them, then the chains
+        table, chain = entry.split("/", 1)
+        _drop_jumps(table, chain)
+    for entry in added:
+        table, chain = entry.split("/", 1)
+        subprocess.run(["iptables", "-t", table, "-F", chain], capture_output=True, check=False)
+    for entry in added:
+        table, chain = entry.split("/", 1)
+        subprocess.run(["iptables", "-t", table, "-X", chain], capture_output=True, check=False)
+
+
+def _drop_jumps(table: str, chain: str) -> None:
+    done = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    for line in done.stdout.splitlines():
+        if line.startswith("-A ") and f"-j {chain}" in line.split(" -m comment")[0] + " ":
+            argv = ["iptables", "-t", table, "-D", *shlex.split(line[3:])]
+            subprocess.run(argv, capture_output=True, check=False)
