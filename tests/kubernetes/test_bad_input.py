@@ -19,7 +19,7 @@ def _kubeconfig(path: Path, server: str, context: str = "somewhere") -> Path:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
         "users": [{"name": "u", "user": {"token": "not-a-real-token"}}],
         "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
         "current-context": context,
@@ -52,8 +52,9 @@ def test_a_missing_kubeconfig_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_an_unknown_context_names_the_known_ones(tmp_path: Path) -> None:
     config = _kubeconfig(tmp_path / "config", "https://127.0.0.1:1")
+    state = str(tmp_path / "state")
     done = run_cli("up", "--env", "kubernetes", "--kubeconfig", str(config), "--context",
-                   "nope", "--state-dir", str(tmp_path / "state"), cwd=REPO, timeout=60)  # fmt: skip
+                   "nope", "--state-dir", state, cwd=REPO, timeout=60)  # fmt: skip
     assert done.returncode == 2
     _one_line_error(done.stderr, "'nope'", "somewhere")
     assert not (tmp_path / "state").exists()
