@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,15 @@ class HubObjects:
         namespaces = self._dynamic.resources.get(api_version="v1", kind="Namespace")
         with contextlib.suppress(NotFoundError):
             namespaces.delete(name=self.namespace)
+
+    def wait_no_pods(self, deadline_s: float) -> None:
+        deadline = time.monotonic() + deadline_s
+        while self.pods():
+            if time.monotonic() > deadline:
+                names = ", ".join(p.metadata.name for p in self.pods())
+                self.progress(f"warning: pods still terminating in {self.namespace}: {names}")
+                return
+            time.sleep(1.0)
 
     def pods(self) -> list[Any]:
         pods = self._dynamic.resources.get(api_version="v1", kind="Pod")

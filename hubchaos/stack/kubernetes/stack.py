@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_NAMESPACE", "KubernetesStack"]
 
 DEFAULT_NAMESPACE = "hubchaos"
 RECORD = "kubernetes.json"
+PODS_GONE_S = 90.0  # `down` returns once the hub's pods are gone, not merely deleted
 _NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _WORKLOAD_KINDS = ("StatefulSet", "Job", "Deployment")
 
@@ -190,6 +191,7 @@ class KubernetesStack(BaseStack):
                 return stopped
             hub = HubObjects(connection.api, record["namespace"], self.progress)
             deleted = hub.delete(record["objects"])
+            hub.wait_no_pods(PODS_GONE_S)
             if record.get("created_namespace"):
                 hub.delete_namespace()
                 deleted.append(f"namespace/{record['namespace']}")
