@@ -28,6 +28,8 @@ class Ports:
     apiserver: int
     kubelet: int
     kubelet_healthz: int
+    proxy_metrics: int = 0
+    proxy_healthz: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -114,8 +116,8 @@ def argv_of(name: str, layout: ClusterLayout, ports: Ports) -> list[str]:
             "--bind-address=127.0.0.1",
             # Not on this machine's own sysctls: conntrack is left as the host set it.
             "--conntrack-max-per-core=0",
-            "--healthz-port=0",
-            "--metrics-port=0",
+            f"--healthz-bind-address=127.0.0.1:{ports.proxy_healthz}",
+            f"--metrics-bind-address=127.0.0.1:{ports.proxy_metrics}",
         ]
     if name == "dns":
         return [sys.executable, "-m", "hubchaos.cluster.dns", str(pki), str(ports.apiserver),

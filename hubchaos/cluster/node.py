@@ -194,7 +194,7 @@ def _free_port() -> int:
 
 
 def _new_facts(layout: ClusterLayout) -> dict:
-    ports = Ports(*(_free_port() for _ in range(5)))
+    ports = Ports(*(_free_port() for _ in range(7)))
     facts = {
         "ports": ports.as_dict(),
         "netns_before": sorted(teardown.network_namespaces()),

@@ -34,10 +34,20 @@ def unavailable(reason: str) -> None:
 
 
 def host_iptables() -> list[str]:
-    """The host's iptables rules and chains, without counters (comparable before/after)."""
+    """The host's iptables rules and user chains (comparable before/after: no counters, and
+    an empty table with only its built-in ACCEPT chains counts as absent)."""
     done = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if not line.startswith("#")]
-    return [line.split(" [", 1)[0] if line.startswith(":") else line for line in lines]
+    table, found = "", []
+    for line in done.stdout.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+        elif line.startswith("-A "):
+            found.append(f"{table} {line}")
+        elif line.startswith(":"):
+            chain, policy = line[1:].split()[:2]
+            if policy != "ACCEPT":
+                found.append(f"{table} :{chain} {policy}")
+    return sorted(found)
 
 
 @dataclass
