@@ -46,12 +46,26 @@ def render(profile: str, offline: bool, namespace: str, replicas: int) -> list[d
         raise UserError(f"the Kubernetes overlay does not render: {exc}") from None
     for obj in objects:
         obj["metadata"]["namespace"] = namespace
+        _explicit_protocols(obj)
         if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "learninghub":
             obj["spec"]["replicas"] = replicas
         if obj["kind"] == "HorizontalPodAutoscaler":
             spec = obj["spec"]
             spec["minReplicas"] = min(max(replicas, 1), int(spec.get("maxReplicas", replicas)))
     return objects
+
+
+def _explicit_protocols(obj: dict[str, Any]) -> None:
+    """Write out `protocol: TCP` (the default) on every port: server-side apply on 1.20
+    refuses list entries that omit a key field, and `protocol` is one."""
+    spec = obj.get("spec", {})
+    lists = [spec.get("ports", [])] if obj["kind"] == "Service" else []
+    template = spec.get("jobTemplate", {}).get("spec", spec).get("template", {}).get("spec", {})
+    for container in template.get("containers", []) + template.get("initContainers", []):
+        lists.append(container.get("ports", []))
+    for ports in lists:
+        for port in ports:
+            port.setdefault("protocol", "TCP")
 
 
 class HubObjects:

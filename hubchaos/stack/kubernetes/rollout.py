@@ -6,6 +6,7 @@ named with its reason instead of waiting out the deadline.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from hubchaos.stack.kubernetes.manifests import HubObjects
 __all__ = ["ROLLOUT_DEADLINE_S", "hopeless_pod", "wait_rollouts", "workload_ready"]
 
 ROLLOUT_DEADLINE_S = 300.0
+DEADLINE_ENV = "HUBCHAOS_K8S_ROLLOUT_TIMEOUT"  # seconds, to wait longer (or shorter)
 _HOPELESS = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
              "CrashLoopBackOff", "CreateContainerConfigError"}  # fmt: skip
 
@@ -50,9 +52,11 @@ def wait_rollouts(
     hub: HubObjects,
     workloads: list[dict[str, Any]],
     progress: Callable[[str], None],
-    deadline_s: float = ROLLOUT_DEADLINE_S,
+    deadline_s: float | None = None,
 ) -> float:
     """Wait until every workload is ready; the seconds it took."""
+    if deadline_s is None:
+        deadline_s = float(os.environ.get(DEADLINE_ENV) or ROLLOUT_DEADLINE_S)
     started = time.monotonic()
     pending = {(w["apiVersion"], w["kind"], w["metadata"]["name"]) for w in workloads}
     last_note = 0.0
