@@ -71,7 +71,7 @@ def argv_of(name: str, layout: ClusterLayout, ports: Ports) -> list[str]:
             f"--tls-private-key-file={pki / 'apiserver.key'}",
             f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
             f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
-            "--kubelet-preferred-address-types=InternalIP,Hostname",
+            "--kubelet-preferred-address-types=Hostname",  # localhost: 127.0.0.1
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
             "--service-account-issuer=https://kubernetes.default.svc",
@@ -130,7 +130,6 @@ def argv_of(name: str, layout: ClusterLayout, ports: Ports) -> list[str]:
             "--container-runtime=remote",
             f"--container-runtime-endpoint=unix://{layout.containerd_socket}",
             "--hostname-override=localhost",
-            "--node-ip=127.0.0.1",
             f"--root-dir={layout.kubelet_dir}",
             f"--cert-dir={pki / 'kubelet-serving'}",
             "--v=1",

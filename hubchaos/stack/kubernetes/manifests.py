@@ -27,6 +27,9 @@ __all__ = [
 ]
 
 FIELD_MANAGER = "hubchaos"
+_APPLY_ORDER = {kind: rank for rank, kind in enumerate(
+    ("ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "StatefulSet",
+     "Deployment", "Job", "HorizontalPodAutoscaler"))}  # fmt: skip
 Progress = Callable[[str], None]
 
 
@@ -44,6 +47,8 @@ def render(profile: str, offline: bool, namespace: str, replicas: int) -> list[d
         objects = copy.deepcopy(build(overlay_dir(profile, offline)))
     except KustomizeError as exc:
         raise UserError(f"the Kubernetes overlay does not render: {exc}") from None
+    # What pods read and reach exists before the pods: configuration, Services, workloads.
+    objects.sort(key=lambda obj: _APPLY_ORDER.get(obj["kind"], len(_APPLY_ORDER)))
     for obj in objects:
         obj["metadata"]["namespace"] = namespace
         _explicit_protocols(obj)

@@ -19,7 +19,8 @@ __all__ = ["ROLLOUT_DEADLINE_S", "hopeless_pod", "wait_rollouts", "workload_read
 ROLLOUT_DEADLINE_S = 300.0
 DEADLINE_ENV = "HUBCHAOS_K8S_ROLLOUT_TIMEOUT"  # seconds, to wait longer (or shorter)
 _HOPELESS = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
-             "CrashLoopBackOff", "CreateContainerConfigError"}  # fmt: skip
+             "CrashLoopBackOff"}  # fmt: skip
+# (CreateContainerConfigError is not: the kubelet retries once the ConfigMap exists.)
 
 
 def workload_ready(obj: Any) -> bool:
