@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 __all__ = ["CLUSTER_DOMAIN", "answer", "parse_question", "serve"]
 
@@ -78,17 +79,28 @@ class _Services:
     def table(self) -> dict[tuple[str, str], str]:
         if time.monotonic() - self._fetched > _CACHE_S:
             try:
-                with urllib.request.urlopen(self._url, timeout=2, context=self._context) as r:
-                    items = json.loads(r.read())["items"]
-                self._table = {
+                table = {
                     (i["metadata"]["namespace"], i["metadata"]["name"]): i["spec"]["clusterIP"]
-                    for i in items
+                    for i in self._items("services")
                     if i["spec"].get("clusterIP") not in (None, "", "None")
                 }
+                # A headless Service: the first ready address of its endpoints.
+                for item in self._items("endpoints"):
+                    key = (item["metadata"]["namespace"], item["metadata"]["name"])
+                    addresses = [a["ip"] for s in item.get("subsets") or []
+                                 for a in s.get("addresses") or []]  # fmt: skip
+                    if key not in table and addresses:
+                        table[key] = addresses[0]
+                self._table = table
                 self._fetched = time.monotonic()
             except (OSError, ValueError, KeyError):
                 pass  # keep answering from the last table
         return self._table
+
+    def _items(self, resource: str) -> list[dict[str, Any]]:
+        url = self._url.replace("/services", f"/{resource}")
+        with urllib.request.urlopen(url, timeout=2, context=self._context) as response:
+            return list(json.loads(response.read())["items"])
 
 
 def serve(pki: Path, apiserver_port: int, address: str, port: int = 53) -> None:

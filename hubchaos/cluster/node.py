@@ -71,6 +71,7 @@ def cluster_up(layout: ClusterLayout, progress: Progress, hub_images: bool = Tru
     write_cni_config(layout)
     write_kubelet_config(layout, ports)
 
+    teardown.allow_pod_traffic()
     _start(layout, ports, "etcd", progress)
     _wait(f"etcd on 127.0.0.1:{ports.etcd_client}", lambda: _etcd_healthy(ports), layout, "etcd")
     _start(layout, ports, "containerd", progress)

@@ -16,6 +16,7 @@ __all__ = [
     "BRIDGE",
     "CNI_BIN_DIRS",
     "DNS_ADDRESS",
+    "FORWARD_RULE",
     "PAUSE_IMAGE",
     "POD_SUBNET",
     "cni_bin_dir",
@@ -81,6 +82,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     path = layout.state / "containerd.toml"
     path.write_text(text)
     return path
+
+
+# Bridged pod traffic passes the host's FORWARD chain (br_netfilter), whose policy Docker
+# sets to DROP: one rule lets pods of the bridge talk to each other; `down` removes it.
+FORWARD_RULE = ("FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-m", "comment", "--comment",
+                "hubchaos-cluster pod-to-pod", "-j", "ACCEPT")  # fmt: skip
 
 
 def write_cni_config(layout: ClusterLayout) -> Path:

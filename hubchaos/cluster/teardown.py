@@ -14,10 +14,11 @@ import subprocess
 from pathlib import Path
 
 from hubchaos.cluster.layout import ClusterLayout
-from hubchaos.cluster.runtime import BRIDGE
+from hubchaos.cluster.runtime import BRIDGE, FORWARD_RULE
 
 __all__ = [
     "NETNS_DIR",
+    "allow_pod_traffic",
     "bridge_exists",
     "iptables_chains",
     "kill_containers",
@@ -136,8 +137,21 @@ def iptables_chains() -> set[str]:
     return chains
 
 
+def allow_pod_traffic() -> None:
+    chain, *rule = FORWARD_RULE
+    present = subprocess.run(["iptables", "-C", chain, *rule], capture_output=True, check=False)
+    if present.returncode != 0:
+        subprocess.run(["iptables", "-I", chain, "1", *rule], capture_output=True, check=False)
+
+
 def remove_proxy_rules(layout: ClusterLayout, chains_before: set[str]) -> None:
-    """kube-proxy's own clean-up, then any KUBE-* chain the cluster added that survived it."""
+    """kube-proxy's own clean-up, then any KUBE-* chain the cluster added that survived it,
+    and the cluster's own FORWARD rule."""
+    chain, *rule = FORWARD_RULE
+    for _ in range(10):  # every copy of it
+        removed = subprocess.run(["iptables", "-D", chain, *rule], capture_output=True)
+        if removed.returncode != 0:
+            break
     proxy = layout.binary("kube-proxy")
     if proxy.exists():
         subprocess.run([str(proxy), "--cleanup"], capture_output=True, check=False, timeout=60)

@@ -99,8 +99,14 @@ class HubObjects:
         from kubernetes.dynamic.exceptions import NotFoundError
 
         namespaces = self._dynamic.resources.get(api_version="v1", kind="Namespace")
+        deadline = time.monotonic() + 120
         try:
-            namespaces.get(name=self.namespace)
+            # A namespace a previous `down` deleted refuses new objects until it is gone.
+            while namespaces.get(name=self.namespace).status.phase == "Terminating":
+                if time.monotonic() > deadline:
+                    raise StackError("kubernetes", f"namespace {self.namespace} is still "
+                                     "being deleted: try again in a minute")  # fmt: skip
+                time.sleep(1.0)
             return False
         except NotFoundError:
             labels = {"app.kubernetes.io/managed-by": "hubchaos"}
