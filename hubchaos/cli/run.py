@@ -164,7 +164,7 @@ def _healthy_stack_environment(state_dir: Path) -> dict[str, str] | None:
     """The experiment variables of the stack running in `state_dir`; None when none is
     healthy (or its state cannot be read: `_running_stack` says why). Starts nothing."""
     from hubchaos.stack.drivers import open_stack
-    from hubchaos.stack_session import experiment_environment
+    from hubchaos.stack.session import experiment_environment
 
     try:
         stack = open_stack(state_dir)

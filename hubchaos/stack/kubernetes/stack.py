@@ -129,6 +129,7 @@ class KubernetesStack(BaseStack):
             extra_env={
                 "HUBCHAOS_K8S_NAMESPACE": namespace,
                 "HUBCHAOS_K8S_CONTEXT": connection.context,
+                "KUBERNETES_CONTEXT": connection.context,  # what chaostoolkit-kubernetes reads
                 "KUBECONFIG": str(connection.kubeconfig),
             },
         )
@@ -154,7 +155,7 @@ class KubernetesStack(BaseStack):
                                     record["namespace"], detail))  # fmt: skip
         for forward in self.table.records():
             alive = is_ours(forward)
-            endpoint = " ".join(a for a in forward.argv if a[:1].isdigit())
+            endpoint = " ".join(a for a in forward.argv if a[:1].isdigit() and ":" in a)
             parts.append(
                 PartStatus(
                     forward.name,
