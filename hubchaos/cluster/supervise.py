@@ -15,6 +15,10 @@ from pathlib import Path
 
 __all__ = ["running_pid", "start_process", "stop_process"]
 
+# The parts outlive the command that starts them: their Popen objects are kept here so
+# they are never collected (with a "still running" warning) while the parts run.
+_started: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def start_process(name: str, argv: Sequence[str], run_dir: Path, log_dir: Path) -> int:
     """Start `argv` detached (survives this command), log to log_dir/name.log."""
@@ -29,6 +33,7 @@ def start_process(name: str, argv: Sequence[str], run_dir: Path, log_dir: Path) 
             start_new_session=True,
             close_fds=True,
         )
+    _started[process.pid] = process
     record = {"pid": process.pid, "argv0": str(argv[0])}
     (run_dir / f"{name}.pid").write_text(json.dumps(record))
     return process.pid
@@ -73,6 +78,11 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if pid in _started:
+        if _started[pid].poll() is None:
+            return True
+        del _started[pid]
+        return False
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         if waited == pid:
