@@ -57,6 +57,8 @@ def _import(
     )
     if stdin is not None:
         stdin.wait(timeout=60)
+        if stdin.stdout is not None:
+            stdin.stdout.close()
     if done.returncode != 0:
         raise ClusterError(
             f"importing {what} into containerd failed: "

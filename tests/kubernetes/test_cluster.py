@@ -77,7 +77,7 @@ def test_a_pod_runs_on_the_bridge_and_is_reached_through_loopback(
     forward = subprocess.Popen(
         ["kubectl", f"--kubeconfig={local_cluster.kubeconfig}", "port-forward",
          "--address", "127.0.0.1", "pod/web", f"{port}:8080"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         body = b""
