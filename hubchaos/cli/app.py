@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "budget": "hubchaos.budget.cli:budget_command",
     "recover": "hubchaos.ledger.cli:recover_command",
     "abort": "hubchaos.ledger.cli:abort_command",
+    "cluster": "hubchaos.cluster.cli:cluster_command",
 }
 
 

@@ -72,11 +72,23 @@ def _echo_progress(line: str) -> None:
     "--offline",
     is_flag=True,
     help="With --env docker: build every image from a local Debian base "
-    "(environments/docker/build-offline.sh) and use the embedded proxy; pull nothing.",
+    "(environments/docker/build-offline.sh) and use the embedded proxy; pull nothing. "
+    "With --env kubernetes: the overlay with the offline images (loaded into the cluster).",
+)
+@click.option(
+    "--kubeconfig",
+    default=None,
+    metavar="FILE",
+    help="With --env kubernetes: the kubeconfig (default $KUBECONFIG, ~/.kube/config).",
+)
+@click.option("--context", default=None, help="With --env kubernetes: the kubeconfig context.")
+@click.option(
+    "--namespace", default=None, help="With --env kubernetes: the namespace (default hubchaos)."
 )
 def up_command(
     env_name: str, profile: str, replicas: int, toxiproxy: str, state_dir: Path,
-    port_offset: int | None, offline: bool,
+    port_offset: int | None, offline: bool, kubeconfig: str | None, context: str | None,
+    namespace: str | None,
 ) -> None:  # fmt: skip
     """Start the hub stack and wait until every part is healthy.
 
@@ -87,7 +99,12 @@ def up_command(
     with its log file, and everything already started is stopped again.
     """
     options: dict[str, Any] = {}  # what only one environment's driver takes
-    if env_name == "docker":
+    if env_name != "kubernetes" and (kubeconfig or context or namespace):
+        raise UserError("--kubeconfig, --context and --namespace are for --env kubernetes")
+    if env_name == "kubernetes":
+        options.update(offline=offline, kubeconfig=kubeconfig, context=context)
+        options.update(namespace=namespace or "hubchaos")
+    elif env_name == "docker":
         if toxiproxy != "auto":
             raise UserError("--toxiproxy is for --env local; --env docker runs Toxiproxy's image "
                             "(or, with --offline, the embedded proxy's)")  # fmt: skip

@@ -39,6 +39,7 @@ __all__ = [
 DRIVERS = {
     "local": "hubchaos.stack.local.stack:LocalStack",
     "docker": "hubchaos.stack.docker.stack:DockerStack",
+    "kubernetes": "hubchaos.stack.kubernetes.stack:KubernetesStack",
 }
 # The environments whose driver is also a ServiceFaults (container faults).
 SERVICE_FAULT_ENVS = ("docker",)
@@ -49,6 +50,8 @@ def recorded_env(state_dir: Path | str) -> str | None:
     root = Path(state_dir)
     if (root / "docker.json").exists():
         return "docker"
+    if (root / "kubernetes.json").exists():
+        return "kubernetes"
     try:
         state = read_state(root)
     except UserError:

@@ -45,10 +45,11 @@ class StackState:
     env: str = "local"
     port_offset: int = 0
     proxies: dict[str, dict[str, str]] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # an environment's own keys
 
     def experiment_env(self) -> dict[str, str]:
         """The Chaos Toolkit configuration keys (DESIGN §4) pointing at this stack."""
-        return {
+        return self.extra_env | {
             "HUBCHAOS_TOXIPROXY_URL": self.toxiproxy_url,
             "HUBCHAOS_APP_URL": self.app_url,
             "HUBCHAOS_APP_REPLICA_URLS": ",".join(self.app_replica_urls),

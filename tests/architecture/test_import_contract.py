@@ -30,6 +30,7 @@ from tests.architecture.imports import REPO, Import, cycles, import_graph, proje
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("hubchaos.cli", "hubchaos.gameday", "hubchaos.pytest_plugin",
                       "hubchaos.__main__", "hubchaos.stack.cli", "hubchaos.stack.env_cli")),
+    ("local cluster", ("hubchaos.cluster",)),
     ("runner", ("hubchaos.runner", "hubchaos.experiments", "hubchaos.discovery",
                 "hubchaos.blast_radius")),
     ("output", ("hubchaos.report", "hubchaos.view", "hubchaos.diagnosis.live",
@@ -39,6 +40,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    "hubchaos.diagnosis")),
     ("activity helpers", ("hubchaos.activity", "hubchaos.traffic", "hubchaos.ledger",
                           "hubchaos.faults")),
+    ("kubernetes stack", ("hubchaos.stack.kubernetes",)),
     ("manifests", ("hubchaos.budget", "hubchaos.kube")),
     ("stack", ("hubchaos.stack",)),
     ("foundation", ("hubchaos.errors", "hubchaos.private", "hubchaos.reach")),
