@@ -5,7 +5,6 @@ rolled out, reached on loopback port-forwards; `down` deletes it and stops every
 from __future__ import annotations
 
 import json
-import random
 import time
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from hubchaos.cluster.images import load_hub_images
 from hubchaos.stack.local.processes import ProcessTable, is_ours
 from tests.kubernetes.conftest import REPO, LocalCluster
-from tests.stack.conftest import run_cli
+from tests.stack.conftest import free_port_offset, run_cli
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -30,7 +29,7 @@ def test_the_hub_deploys_answers_on_loopback_and_goes_away(
 ) -> None:
     load_hub_images(local_cluster.layout, lambda line: None)
     state_dir = tmp_path / "state"
-    offset = random.randrange(1000, 30000, 10)
+    offset = free_port_offset()
     started = time.monotonic()
     up = run_cli("up", "--env", "kubernetes", "--offline", "--kubeconfig",
                  str(local_cluster.kubeconfig), "--namespace", "hubchaos-test",

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from pathlib import Path
 
 import pytest
 
 from hubchaos.cluster.images import load_hub_images
 from tests.kubernetes.conftest import REPO, LocalCluster
-from tests.stack.conftest import run_cli
+from tests.stack.conftest import free_port_offset, run_cli
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
@@ -26,7 +25,7 @@ def test_kill_a_learninghub_pod(
 ) -> None:
     load_hub_images(local_cluster.layout, lambda line: None)
     state = str(tmp_path / "state")
-    offset = str(random.randrange(1000, 30000, 10))
+    offset = str(free_port_offset())
     # chaostoolkit-kubernetes reads KUBECONFIG when it loads, before hubchaos exports it.
     env = {**os.environ, "KUBECONFIG": str(local_cluster.kubeconfig)}
     up = run_cli("up", "--env", "kubernetes", "--offline", "--profile", profile,
