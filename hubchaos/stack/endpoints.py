@@ -15,7 +15,7 @@ APP_PASSWORD = "learninghub"  # loopback-only throwaway cluster (COMMON.md)
 OBSERVER_ROLE = "hubchaos_observer"
 OBSERVER_PASSWORD = "hubchaos_observer"
 SUPERUSER = "hubchaos"
-SUPERUSER_PASSWORD = "hubchaos"  # the docker stack's; a local stack makes its own
+SUPERUSER_PASSWORD = "hubchaos"  # clusters made before passwords were random (credentials.py)
 
 
 def url(port: int) -> str:

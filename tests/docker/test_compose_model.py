@@ -57,6 +57,20 @@ def test_replicas_beyond_the_file_are_numbered_on_with_their_own_port_and_pool(
     assert "app-3" not in _specs(tmp_path, replicas=1)
 
 
+def test_the_superuser_password_is_the_stacks_own_and_required(tmp_path: Path) -> None:
+    specs = _specs(tmp_path)
+    password = (tmp_path / ".hubchaos" / "superuser.password").read_text().strip()
+    assert password != "hubchaos"
+    assert specs["postgres"].environment["POSTGRES_PASSWORD"] == password
+    assert f"postgresql://hubchaos:{password}@postgres:5432/learninghub" in (
+        specs["migrate"].command or []
+    )
+    assert f"hubchaos:{password}@postgres" in specs["exporter"].environment["DATA_SOURCE_NAME"]
+    # without the driver's variable, compose refuses (no fixed fallback password)
+    with pytest.raises(UserError, match="HUBCHAOS_SUPERUSER_PASSWORD is not set"):
+        load_compose(compose_files(False), {}, 2)
+
+
 def test_postgres_gets_the_budget_of_profiles_yaml(tmp_path: Path) -> None:
     budget = load_profiles().budget
     command = _specs(tmp_path)["postgres"].command

@@ -6,12 +6,19 @@ on `fixed` first, then `incident`, then the container faults, then `down`.
 
 from __future__ import annotations
 
+import json
+import stat
+
+import httpx
+import psycopg
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.actions import container as container_actions
 from hubchaos.probes import container as container_probes
+from hubchaos.stack.credentials import PASSWORD_FILE
 from hubchaos.stack.docker.stack import docker_project_name
+from hubchaos.stack.endpoints import SUPERUSER, db_dsn
 from tests.docker.conftest import DockerHub, project_containers
 from tests.stack.conftest import run_cli
 
@@ -38,6 +45,27 @@ def test_up_reports_every_part_healthy_on_loopback(docker_hub: DockerHub) -> Non
     health = {item["service"]: item for item in docker_hub.stack.health()}
     assert set(health) >= {"postgres", "toxiproxy", "app-1", "app-2", "prometheus", "exporter"}
     assert health["migrate"]["exit_code"] == 0
+
+
+def test_the_stack_uses_its_own_random_superuser_password(docker_hub: DockerHub) -> None:
+    password_file = docker_hub.state_dir / PASSWORD_FILE
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    password = password_file.read_text().strip()
+    assert len(password) >= 24 and password != "hubchaos"
+    state = json.loads((docker_hub.state_dir / "stack.json").read_text())
+    assert state["db_dsn"] == db_dsn(docker_hub.stack.ports.postgres, SUPERUSER, password)
+    with psycopg.connect(state["db_dsn"], connect_timeout=5) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (SUPERUSER,)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(
+            db_dsn(docker_hub.stack.ports.postgres, SUPERUSER, "hubchaos"), connect_timeout=5
+        ).close()
+    # the exporter logs in with it too (pg_up 1), and no container is given the old one
+    metrics = httpx.get(f"http://127.0.0.1:{docker_hub.stack.ports.exporter}/metrics", timeout=5)
+    assert "\npg_up 1" in metrics.text
+    for container in docker_hub.stack.project.containers():
+        config = container.attrs["Config"]
+        assert "hubchaos:hubchaos@" not in json.dumps([config.get("Env"), config.get("Cmd")])
 
 
 def test_incident_replay_passes_on_fixed(docker_hub: DockerHub) -> None:

@@ -1,5 +1,9 @@
 """A Toxiproxy-compatible server of the tests' own (so it can be frozen), two proxies
-on it, and stand-in runners that inject faults and get killed."""
+on it, and stand-in runners that inject faults and get killed.
+
+Every test taking `server` runs twice: on the embedded proxy, and on a real
+`toxiproxy-server` when one is found (tests/real_toxiproxy.py), skipped otherwise
+with that module's line saying how to get one."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.experiments.conftest import hub_stack  # noqa: F401  (one stack for the matrix)
+from tests.real_toxiproxy import RealToxiproxy, real_toxiproxy_binary, real_toxiproxy_test
 
 REPO = Path(__file__).resolve().parents[2]
 PROXIES = ("hub_db", "hub_web")
@@ -62,9 +67,17 @@ class Server:
         self.proc.send_signal(signal.SIGCONT)
 
 
-@pytest.fixture
-def server() -> Iterator[Server]:
-    """The embedded server, or a real toxiproxy-server at TOXIPROXY_URL."""
+def _add_proxies(url: str) -> None:
+    for name in PROXIES:
+        httpx.post(
+            f"{url}/proxies",
+            json={"name": name, "listen": f"127.0.0.1:{free_port()}", "upstream": "127.0.0.1:9"},
+            timeout=5,
+        ).raise_for_status()
+
+
+def _embedded_server() -> Iterator[Server]:
+    """The embedded server, or a Toxiproxy-compatible one at TOXIPROXY_URL."""
     external = os.environ.get("TOXIPROXY_URL")
     proc = None
     if external:
@@ -78,12 +91,7 @@ def server() -> Iterator[Server]:
             stderr=subprocess.DEVNULL,
         )
         assert wait_until(lambda: httpx.get(f"{url}/version", timeout=1).status_code == 200, 15)
-    for name in PROXIES:
-        httpx.post(
-            f"{url}/proxies",
-            json={"name": name, "listen": f"127.0.0.1:{free_port()}", "upstream": "127.0.0.1:9"},
-            timeout=5,
-        ).raise_for_status()
+    _add_proxies(url)
     yield Server(url, proc)
     if proc is not None:
         proc.send_signal(signal.SIGCONT)
@@ -92,6 +100,25 @@ def server() -> Iterator[Server]:
     else:
         for name in PROXIES:
             httpx.delete(f"{url}/proxies/{name}", timeout=5)
+
+
+def _real_server() -> Iterator[Server]:
+    """A private real toxiproxy-server (its process is ours, so it can be frozen too)."""
+    with RealToxiproxy(real_toxiproxy_binary()) as real:
+        _add_proxies(real.url)
+        try:
+            yield Server(real.url, real.proc)
+        finally:
+            real.proc.send_signal(signal.SIGCONT)  # a frozen server would not stop
+
+
+@pytest.fixture(params=["embedded", pytest.param("real-toxiproxy", marks=real_toxiproxy_test)])
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The embedded proxy, then the real toxiproxy-server (skipped when there is none)."""
+    if request.param == "embedded":
+        yield from _embedded_server()
+    else:
+        yield from _real_server()
 
 
 class Runner:

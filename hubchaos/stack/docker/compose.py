@@ -33,7 +33,9 @@ _KNOWN_KEYS = frozenset(
         "networks", "healthcheck", "depends_on", "restart", "init", "stop_signal",
     }
 )  # fmt: skip
-_VARIABLE = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\})")
+_VARIABLE = re.compile(
+    r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\})"
+)
 _PORT = re.compile(r"^(?P<ip>[0-9.]+):(?P<host>\d+):(?P<container>\d+)(?:/tcp)?$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_NS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
@@ -194,6 +196,8 @@ def _interpolate(value: Any, variables: Mapping[str, str]) -> Any:
         found = variables.get(name)
         if found not in (None, ""):
             return str(found)
+        if (match.group("op") or "").endswith("?"):  # ${NAME:?why}: required, no default
+            raise UserError(f"compose variable {name} is not set: {default}")
         return default if default is not None else ""
 
     return _VARIABLE.sub(substitute, value)

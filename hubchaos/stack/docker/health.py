@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from hubchaos.stack.docker.config import proxy_specs
-from hubchaos.stack.endpoints import SUPERUSER, SUPERUSER_PASSWORD, db_dsn, url
+from hubchaos.stack.endpoints import SUPERUSER, db_dsn, url
 from hubchaos.stack.ports import Ports
 from hubchaos.stack.readiness import Check, http_check
 from hubchaos.stack.state import StackState
@@ -22,10 +22,11 @@ from hubchaos.stack.toxiproxy_setup import missing_proxies
 __all__ = ["endpoint", "host_check", "live_check", "proxy_statuses", "service_status"]
 
 
-def host_check(ports: Ports, service: str) -> Check | None:
-    """The health check of `service` through its published port (None: no such service)."""
+def host_check(ports: Ports, service: str, superuser_password: str) -> Check | None:
+    """The health check of `service` through its published port (None: no such service);
+    PostgreSQL's logs in with the stack's superuser password."""
     if service == "postgres":
-        return _database_check(db_dsn(ports.postgres, SUPERUSER, SUPERUSER_PASSWORD))
+        return _database_check(db_dsn(ports.postgres, SUPERUSER, superuser_password))
     if service.startswith("app-"):
         return http_check(f"{url(ports.replica(int(service[4:])))}/readyz")
     checks = {
@@ -38,12 +39,12 @@ def host_check(ports: Ports, service: str) -> Check | None:
     return checks[service]() if service in checks else None
 
 
-def live_check(ports: Ports, service: str) -> Check | None:
+def live_check(ports: Ports, service: str, superuser_password: str) -> Check | None:
     """Whether the service's process answers at all: an app replica's /healthz (it is
     alive even while PostgreSQL refuses it), the usual check for everything else."""
     if service.startswith("app-"):
         return http_check(f"{url(ports.replica(int(service[4:])))}/healthz")
-    return host_check(ports, service)
+    return host_check(ports, service, superuser_password)
 
 
 def endpoint(ports: Ports, service: str) -> str:

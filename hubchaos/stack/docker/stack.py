@@ -28,6 +28,7 @@ from typing import Any
 
 from hubchaos.errors import StackError, UserError
 from hubchaos.stack.base import BaseStack
+from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.docker import health
 from hubchaos.stack.docker.compose import ServiceSpec, compose_files, load_compose
 from hubchaos.stack.docker.config import proxy_specs, render_configs
@@ -110,7 +111,8 @@ class DockerStack(BaseStack, ContainerFaults):
 
     def specs(self, resolved: ResolvedProfile, offline: bool) -> list[ServiceSpec]:
         """The stack's containers for a profile applied to a replica count."""
-        variables = compose_variables(self.ports, resolved, self.config_dir)
+        password = superuser_password(self.state_dir)
+        variables = compose_variables(self.ports, resolved, self.config_dir, password)
         return load_compose(self.compose_files(offline), variables, resolved.replicas)
 
     def build_images(self, offline: bool, replicas: int = DEFAULT_REPLICAS) -> list[str]:
@@ -233,7 +235,7 @@ class DockerStack(BaseStack, ContainerFaults):
             profile=resolved.name,
             replicas=resolved.replicas,
             toxiproxy_url=url(ports.toxiproxy),
-            **endpoints(ports, resolved.replicas),
+            **endpoints(ports, resolved.replicas, superuser_password(self.state_dir)),
             port_offset=self.port_offset,
             budget=resolved.as_dict(),
             toxiproxy={
@@ -255,7 +257,7 @@ class DockerStack(BaseStack, ContainerFaults):
 
     def check(self, service: str) -> Check:
         """The host-side health check of `service` through its published port."""
-        check = health.host_check(self.ports, service)
+        check = health.host_check(self.ports, service, superuser_password(self.state_dir))
         if check is None:
             raise UserError(
                 f"unknown service '{service}': choose one of {', '.join(self.services())}"
@@ -264,7 +266,8 @@ class DockerStack(BaseStack, ContainerFaults):
 
     def live_check(self, service: str) -> Check:
         """An app replica's /healthz (alive without its database), else `check`."""
-        return health.live_check(self.ports, service) or self.check(service)
+        password = superuser_password(self.state_dir)
+        return health.live_check(self.ports, service, password) or self.check(service)
 
     def endpoint(self, service: str) -> str:
         return health.endpoint(self.ports, service)

@@ -13,8 +13,11 @@ from hubchaos.stack.profiles import ResolvedProfile
 __all__ = ["compose_variables"]
 
 
-def compose_variables(ports: Ports, resolved: ResolvedProfile, config_dir: Path) -> dict[str, str]:
-    """Ports, the connection budget and pool of `resolved`, where the configs are rendered."""
+def compose_variables(
+    ports: Ports, resolved: ResolvedProfile, config_dir: Path, superuser_password: str
+) -> dict[str, str]:
+    """Ports, the connection budget and pool of `resolved`, where the configs are rendered,
+    and the stack's superuser password (never a fixed one: see hubchaos.stack.credentials)."""
     budget = resolved.budget
     observers = sum(n for name, n in budget.observer_slots.items() if name != "exporter") or 1
     values: dict[str, Any] = {
@@ -32,6 +35,7 @@ def compose_variables(ports: Ports, resolved: ResolvedProfile, config_dir: Path)
         "HUBCHAOS_OBSERVER_LIMIT": observers,
         "HUBCHAOS_DOCKER_CONFIG": config_dir,
         "HUBCHAOS_RUNTIME_CONTEXT": default_runtime_context(),
+        "HUBCHAOS_SUPERUSER_PASSWORD": superuser_password,
     }
     for key, value in resolved.pool.env().items():
         values[key.replace("LEARNINGHUB_", "HUBCHAOS_")] = value
