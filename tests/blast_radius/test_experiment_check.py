@@ -195,6 +195,8 @@ def test_flood_sizes_templated_from_configuration_are_checked() -> None:
     "path", sorted((REPO / "experiments").glob("*.yaml")), ids=lambda p: p.stem
 )
 def test_shipped_experiments_pass(path: Path) -> None:
+    """load_valid_experiment raises UserError on a refused target or flood size: that fails
+    this test (the refusals themselves are asserted above)."""
     load_valid_experiment(str(path))
 
 

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 EXPERIMENT = REPO / "tests" / "plugin" / "data" / "pool-budget.yaml"
 NODE_NAME = "pool-budget"
 BUDGET_PROBE = "postgres-connections-stayed-inside-the-budget"
+BUDGET_PEAK = 56  # the probe's tolerance: max_connections 60 - 3 superuser slots - 1
 
 
 def _pytest(hub_stack: HubStack, junit: Path, *options: str) -> subprocess.CompletedProcess[str]:
@@ -42,13 +43,18 @@ def _pytest(hub_stack: HubStack, junit: Path, *options: str) -> subprocess.Compl
 
 
 def _wait_for_quiet_database(prometheus_url: str, seconds: float = 60) -> None:
-    """The experiment's baseline looks back a few seconds: let earlier floods leave the window."""
+    """The experiment's baseline looks back a few seconds: let earlier floods leave the window.
+
+    Its tolerance is the budget (at most 56 connections), not an empty database: the
+    replicas' pools keep the idle connections earlier experiments' traffic grew them to
+    (now that hub_web balances over both replicas, up to the role's limit together).
+    """
     query = "max_over_time(sum(pg_stat_activity_count)[6s:1s])"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         reply = httpx.get(f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=5)
         result = reply.json()["data"]["result"]
-        if result and float(result[0]["value"][1]) < 30:
+        if result and float(result[0]["value"][1]) <= BUDGET_PEAK:
             return
         time.sleep(1)
     raise AssertionError(f"PostgreSQL still busy after {seconds}s")

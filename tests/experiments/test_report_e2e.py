@@ -97,7 +97,10 @@ def test_report_of_the_incident_run_names_what_deviated(hub_stack: HubStack) -> 
     for deviation in deviations:
         assert f"probe **{deviation['probe']}** ({deviation['phase']} the faults)" in section
     assert "(environments/monitoring/RUNBOOK.md#hubdbpoolrequestswaiting)" in section
-    assert score_run(outcome.journal).value <= 60  # the hypothesis points are lost
+    score = score_run(outcome.journal)
+    (hypothesis,) = [part for part in score.parts if part.name == "hypothesis"]
+    assert hypothesis.points == 0, score.parts  # the hypothesis points are lost
+    assert score.value <= 100 - hypothesis.max, score.parts
 
 
 @pytest.mark.parametrize("profile", ["fixed", "incident"])

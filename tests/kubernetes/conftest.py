@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from hubchaos.cluster.build import binaries_present
 from hubchaos.cluster.errors import ClusterError
 from hubchaos.cluster.layout import ClusterLayout, cache_dir
 from hubchaos.cluster.node import cluster_down, cluster_up
@@ -70,6 +71,11 @@ def local_cluster() -> Iterator[LocalCluster]:
     if os.geteuid() != 0:
         unavailable("the local cluster needs root (containerd, kubelet)")
     layout = ClusterLayout(state=STATE_DIR, cache=cache_dir())
+    if not binaries_present(layout):  # the one-time build takes far longer than a test may
+        unavailable(
+            "the Kubernetes 1.20 binaries are not built yet (`hubchaos cluster up` builds and "
+            "caches them once, 15-30 min on 2 cores; .ci/run does it before the tests)"
+        )
     netns_before, iptables_before = network_namespaces(), host_iptables()
     started = time.monotonic()
     try:
