@@ -30,13 +30,18 @@ def test_hub_web_follows_its_upstream_replica(hub_stack: HubStack) -> None:
     healthy = _status(hub_stack)
     assert healthy.returncode == 0, healthy.stdout
     assert " healthy " in _line(healthy.stdout, "hub_web proxy")
-    record = hub_stack.stack.table.record("app-1")
-    assert record is not None
-    os.kill(record.pid, signal.SIGSTOP)  # alive, listening, answering nothing
+    # hub_web balances over every replica (a shared port): its upstream is dead only
+    # when none answers
+    records = [hub_stack.stack.table.record(f"app-{i}") for i in (1, 2)]
+    pids = [record.pid for record in records if record is not None]
+    assert len(pids) == 2
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)  # alive, listening, answering nothing
     try:
         frozen = _status(hub_stack)
     finally:
-        os.kill(record.pid, signal.SIGCONT)
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
     assert frozen.returncode == 1
     line = _line(frozen.stdout, "hub_web proxy")
     assert " running " in line and "upstream" in line, frozen.stdout

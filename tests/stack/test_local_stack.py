@@ -158,7 +158,9 @@ def test_cli_status_reports_every_part_healthy(stack: Stack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("profile fixed, 2 replicas")
-    assert all(" healthy " in line for line in lines[1:]), result.stdout
+    parts = [line for line in lines[1:] if not line.startswith("faults:")]
+    assert parts and all(" healthy " in line for line in parts), result.stdout
+    assert "faults: none" in result.stdout, result.stdout
 
 
 def test_a_second_up_with_other_settings_is_refused(stack: Stack) -> None:
