@@ -198,6 +198,9 @@ def _activity(kind: str, module: str, func: str, arguments: dict[str, Any]) -> d
 
 
 def test_chaoslib_validates_an_experiment_using_the_activities() -> None:
+    """chaoslib's ensure_experiment_is_valid raises InvalidExperiment on any activity it
+    cannot check (a missing module, a wrong signature, an unknown argument): that fails this
+    test."""
     experiment = {
         "title": "floods and probes validate",
         "description": "every activity of this issue, as an experiment would use it",
