@@ -59,6 +59,8 @@ def _import(
         stdin.wait(timeout=60)
         if stdin.stdout is not None:
             stdin.stdout.close()
+    if stdin is not None and stdin.returncode != 0:  # its failure explains ctr's better
+        raise ClusterError(f"`docker save {what}` failed: is dockerd up? (scripts/docker-setup)")
     if done.returncode != 0:
         raise ClusterError(
             f"importing {what} into containerd failed: "
@@ -93,8 +95,6 @@ def load_hub_images(
             ["docker", "save", image], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         _import(layout, None, save, image)
-        if save.returncode != 0:
-            raise ClusterError(f"`docker save {image}` failed: build it with scripts/docker-setup")
     return wanted
 
 

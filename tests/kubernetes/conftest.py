@@ -4,6 +4,12 @@ The cluster state lives in .hubchaos/cluster-tests of the checkout (its containe
 keeps the imported images between sessions; etcd and the pods start empty each
 time). Without the binaries, root or the Debian packages these tests are skipped
 with the reason, unless HUBCHAOS_REQUIRE_KUBERNETES=1: then they fail loudly.
+
+HUBCHAOS_TEST_CLUSTER_STATE=DIR points the tests at a cluster already running
+(`hubchaos cluster up --state-dir DIR`), for engineers who share one machine and so
+one node: the session neither starts nor stops it, every test deploys into a
+namespace of its own, and the teardown test (which stops the session's cluster)
+skips. CI never sets it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from hubchaos.cluster.teardown import network_namespaces
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRE_ENV = "HUBCHAOS_REQUIRE_KUBERNETES"
+SHARED_ENV = "HUBCHAOS_TEST_CLUSTER_STATE"
 STATE_DIR = REPO / ".hubchaos" / "cluster-tests"
 
 
@@ -58,6 +65,7 @@ class LocalCluster:
     start_s: float
     netns_before: set[str]
     iptables_before: list[str]
+    shared: bool = False  # started outside the session (HUBCHAOS_TEST_CLUSTER_STATE)
 
     def kubectl(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -70,6 +78,15 @@ class LocalCluster:
 def local_cluster() -> Iterator[LocalCluster]:
     if os.geteuid() != 0:
         unavailable("the local cluster needs root (containerd, kubelet)")
+    shared_state = os.environ.get(SHARED_ENV)
+    if shared_state:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{SHARED_ENV} and {REQUIRE_ENV}=1 exclude each other", pytrace=False)
+        shared = ClusterLayout(state=Path(shared_state), cache=cache_dir())
+        if not shared.kubeconfig.is_file():
+            pytest.fail(f"{SHARED_ENV}={shared_state}: no running cluster there", pytrace=False)
+        yield LocalCluster(shared, shared.kubeconfig, 0.0, set(), [], shared=True)
+        return
     layout = ClusterLayout(state=STATE_DIR, cache=cache_dir())
     if not binaries_present(layout):  # the one-time build takes far longer than a test may
         unavailable(
@@ -89,3 +106,14 @@ def local_cluster() -> Iterator[LocalCluster]:
         )
     finally:
         cluster_down(layout, lambda line: None)
+
+
+@pytest.fixture
+def hub_namespace(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> str:
+    """`hubchaos` (the default) on the session's own cluster; one per test on a shared one."""
+    if not local_cluster.shared:
+        return "hubchaos"
+    import hashlib
+
+    digest = hashlib.sha256(f"{os.getpid()}:{request.node.nodeid}".encode()).hexdigest()[:8]
+    return f"hubchaos-{digest}"

@@ -21,7 +21,7 @@ EXPERIMENT = REPO / "experiments" / "kubernetes" / "kill-learninghub-pod.yaml"
 
 @pytest.mark.parametrize(("profile", "verdict"), [("fixed", 0), ("incident", 1)])
 def test_kill_a_learninghub_pod(
-    local_cluster: LocalCluster, tmp_path: Path, profile: str, verdict: int
+    local_cluster: LocalCluster, hub_namespace: str, tmp_path: Path, profile: str, verdict: int
 ) -> None:
     load_hub_images(local_cluster.layout, lambda line: None)
     state = str(tmp_path / "state")
@@ -29,7 +29,8 @@ def test_kill_a_learninghub_pod(
     # chaostoolkit-kubernetes reads KUBECONFIG when it loads, before hubchaos exports it.
     env = {**os.environ, "KUBECONFIG": str(local_cluster.kubeconfig)}
     up = run_cli("up", "--env", "kubernetes", "--offline", "--profile", profile,
-                 "--kubeconfig", str(local_cluster.kubeconfig), "--state-dir", state,
+                 "--kubeconfig", str(local_cluster.kubeconfig), "--namespace", hub_namespace,
+                 "--state-dir", state,
                  "--port-offset", offset, cwd=REPO, env=env, timeout=400)  # fmt: skip
     try:
         assert up.returncode == 0, up.stderr[-3000:]
