@@ -1,13 +1,16 @@
 """Loopback port-forwards to the hub's Services (kubectl port-forward --address 127.0.0.1).
 
 Each forward is a process of the state directory's process table, so `down`
-stops it like any local part, and a stray one is found by its mark.
+stops it like any local part, and a stray one is found by its mark. kubectl
+runs under a keeper (keeper.py) that restarts it when a reset connection
+ends the whole forward.
 """
 
 from __future__ import annotations
 
 import shutil
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,8 @@ def start_forwards(
     if kubectl is None:
         raise StackError("port-forward", "kubectl not found on PATH (it runs the port-forwards)")
     for forward in plan:
-        argv = [kubectl, f"--kubeconfig={kubeconfig}", f"--context={context}",
+        argv = [sys.executable, "-m", "hubchaos.stack.kubernetes.keeper",
+                kubectl, f"--kubeconfig={kubeconfig}", f"--context={context}",
                 f"--namespace={namespace}", "port-forward", "--address", HOST, forward.target,
                 *(f"{local}:{remote}" for local, remote in forward.ports)]  # fmt: skip
         table.spawn(forward.name, argv)
