@@ -19,9 +19,9 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
 from hubchaos.activity.blast_radius import ensure_allowed_url
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 from hubchaos.faults import first_fault
+from hubchaos.polling import poll_until
 from hubchaos.probes.prometheus import get_json
 
 __all__ = ["delivered_since_fault"]

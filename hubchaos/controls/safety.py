@@ -28,9 +28,9 @@ from typing import Any
 import psycopg
 
 from hubchaos import faults
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 from hubchaos.controls.baseline import back_to_baseline, take_baseline
+from hubchaos.polling import poll_until
 
 __all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
 
