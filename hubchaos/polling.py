@@ -79,7 +79,7 @@ def poll_until(
         return Polled(held, value, error, time.monotonic() - started, looks, answers)
 
     if wait_first:
-        _sleep_until_at_most(pause, deadline)
+        _pause(pause, deadline)
     while True:
         looks += 1
         try:
@@ -95,11 +95,12 @@ def poll_until(
             return ended(False)
         if on_wait is not None and error is None:
             on_wait(answer)
-        _sleep_until_at_most(pause, deadline)
+        _pause(pause, deadline)
         pause *= growth
         if max_interval_s is not None:
             pause = min(pause, max_interval_s)
 
 
-def _sleep_until_at_most(seconds: float, deadline: float) -> None:
+def _pause(seconds: float, deadline: float) -> None:
+    """Sleep `seconds`, but never past the deadline."""
     time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
