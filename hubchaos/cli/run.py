@@ -185,9 +185,9 @@ def _healthy_stack_environment(state_dir: Path) -> dict[str, str] | None:
 
 
 def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, str]:
+    from hubchaos.polling import poll_until
     from hubchaos.stack.drivers import open_stack
     from hubchaos.stack.session import experiment_environment
-    from hubchaos.stack.wait import poll_until
 
     stack = open_stack(state_dir)  # the local processes, or the containers `up --env docker` ran
     status = stack.status()
@@ -196,7 +196,9 @@ def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, s
         # readiness probe flapping on a loaded node) is given a moment to settle.
         click.echo(f"hubchaos: waiting up to {SETTLE_S:.0f} s for the {stack.env} stack "
                    "to become healthy", err=True)  # fmt: skip
-        status, _ = poll_until(stack.status, lambda seen: seen.healthy, SETTLE_S, 1.0)
+        settled = poll_until(lambda _left: stack.status(), SETTLE_S, 1.0,
+                             done=lambda seen: seen.healthy, look_at_deadline=True)  # fmt: skip
+        status = settled.last()
     if status.healthy and status.state is not None:
         return experiment_environment(stack, status.state)
     if no_start:
