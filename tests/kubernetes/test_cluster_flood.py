@@ -1,0 +1,146 @@
+"""Floods from inside the cluster (hubchaos.actions.cluster_flood) on the local cluster:
+experiments/kubernetes/flood-from-the-cluster.yaml passes on `fixed` and deviates on
+`incident`; its Job runs N pods that finish by themselves and report what they did;
+nothing of it is left after the run; after `kill -9` of the runner mid-flood,
+`hubchaos recover` leaves no Job or pod; oversize floods are refused in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hubchaos.cluster.images import load_hub_images
+from tests.kubernetes.conftest import REPO, LocalCluster
+from tests.stack.conftest import free_port_offset, run_cli
+
+pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
+
+EXPERIMENT = REPO / "experiments" / "kubernetes" / "flood-from-the-cluster.yaml"
+FLOOD_SELECTOR = "app.kubernetes.io/name=hubchaos-flood"
+PODS = 3  # the experiment's default parallelism
+
+
+def flood_objects(cluster: LocalCluster, namespace: str) -> list[str]:
+    """Every Job and pod of a cluster flood in the namespace (whatever their state)."""
+    done = cluster.kubectl("get", "jobs,pods", "-n", namespace, "-l", FLOOD_SELECTOR,
+                           "-o", "name")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def wait_for(condition: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not callable(condition) or not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not within {seconds:g} s")
+        time.sleep(1.0)
+
+
+def interrupted_flood(path: Path) -> Path:
+    """A long flood (2 pods, 300 s): only a kill can end it before the test does."""
+    experiment = yaml.safe_load(EXPERIMENT.read_text())
+    flood = experiment["method"][0]
+    flood["background"] = False
+    flood["provider"]["arguments"].update(parallelism=2, duration_seconds=300, concurrency=2)
+    experiment.update(title="A cluster flood killed mid-way", method=[flood])
+    experiment.pop("steady-state-hypothesis")
+    path.write_text(json.dumps(experiment))
+    return path
+
+
+@pytest.mark.parametrize(("profile", "verdict"), [("fixed", 0), ("incident", 1)])
+def test_flood_from_the_cluster(
+    local_cluster: LocalCluster, hub_namespace: str, tmp_path: Path, profile: str, verdict: int
+) -> None:
+    load_hub_images(local_cluster.layout, lambda line: None)
+    state = str(tmp_path / "state")
+    env = {**os.environ, "KUBECONFIG": str(local_cluster.kubeconfig)}
+    up = run_cli("up", "--env", "kubernetes", "--offline", "--profile", profile,
+                 "--kubeconfig", str(local_cluster.kubeconfig), "--namespace", hub_namespace,
+                 "--state-dir", state, "--port-offset", str(free_port_offset()),
+                 cwd=REPO, env=env, timeout=400)  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        run = run_cli("run", str(EXPERIMENT), "--state-dir", state, "--report",
+                      str(tmp_path / "report"), cwd=REPO, env=env, timeout=400)  # fmt: skip
+        assert run.returncode == verdict, run.stderr[-3000:]
+        if verdict == 1:
+            assert "another-client-can-log-in" in run.stderr
+        journal = json.loads(
+            (tmp_path / "report" / "flood-from-the-cluster.journal.json").read_text()
+        )
+        (flood,) = [r for r in journal["run"]
+                    if r["activity"]["name"] == "spike-from-a-job-in-the-cluster"]  # fmt: skip
+        assert flood["status"] == "succeeded", flood.get("exception")
+        result = flood["output"]
+        # N pods ran, each finished by itself and reported its load, before the deadline
+        assert result["parallelism"] == PODS
+        assert (result["job_condition"], result["pods_succeeded"]) == ("Complete", PODS)
+        assert result["pods_reported"] == PODS and result["pods_failed"] == 0
+        assert result["stopped_by"] is None
+        assert result["requests"] > 0 and sum(result["status_counts"].values()) > 0
+        assert result["pods_removed"] == PODS
+        # the run leaves no Job or pod of the flood behind
+        assert flood_objects(local_cluster, hub_namespace) == []
+        if profile == "fixed":
+            _kill_mid_flood_then_recover(local_cluster, hub_namespace, tmp_path, state, env)
+    finally:
+        down = run_cli("down", "--state-dir", state, cwd=REPO, env=env, timeout=200)
+    assert down.returncode == 0, down.stderr
+
+
+def _kill_mid_flood_then_recover(
+    cluster: LocalCluster, namespace: str, tmp_path: Path, state: str, env: dict[str, str]
+) -> None:
+    """SIGKILL of `hubchaos run` while the Job's pods flood: recover removes them all."""
+    experiment = interrupted_flood(tmp_path / "killed-flood.json")
+    log = (tmp_path / "killed-run.log").open("w")
+    runner = subprocess.Popen([sys.executable, "-m", "hubchaos", "run", str(experiment),
+                               "--state-dir", state], cwd=REPO, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        running = lambda: sum(" Running " in line for line in cluster.kubectl(  # noqa: E731
+            "get", "pods", "-n", namespace, "-l", FLOOD_SELECTOR, "--no-headers"
+        ).stdout.splitlines()) == 2  # fmt: skip
+        wait_for(running, 120, "2 flood pods running")
+    finally:
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=30)
+        log.close()
+    assert runner.returncode == -signal.SIGKILL
+    left = flood_objects(cluster, namespace)
+    assert any(name.startswith("job.batch/") for name in left), left  # the kill left it
+    recover = run_cli("recover", "--state-dir", state, cwd=REPO, env=env, timeout=200)
+    assert recover.returncode == 0, recover.stdout + recover.stderr
+    wait_for(lambda: flood_objects(cluster, namespace) == [], 60, "no flood Job or pod left")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HUBCHAOS_CLUSTER_FLOOD_PODS", "21",
+         "argument parallelism must be at least 1 and at most 20, got 21"),
+        ("HUBCHAOS_CLUSTER_FLOOD_SECONDS", "601",
+         "argument duration_seconds must be between 0 and 600, got '601'"),
+    ],
+)  # fmt: skip
+def test_oversize_cluster_floods_are_refused(
+    local_cluster: LocalCluster, hub_namespace: str, tmp_path: Path, variable: str, value: str,
+    message: str,
+) -> None:  # fmt: skip
+    env = {**os.environ, "KUBECONFIG": str(local_cluster.kubeconfig),
+           "HUBCHAOS_K8S_NAMESPACE": hub_namespace, variable: value}  # fmt: skip
+    run = run_cli("run", str(EXPERIMENT), "--state-dir", str(tmp_path / "state"),
+                  cwd=REPO, env=env, timeout=60)  # fmt: skip
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(message), run.stderr
+    assert flood_objects(local_cluster, hub_namespace) == []
