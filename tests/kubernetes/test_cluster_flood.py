@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from hubchaos.cluster.images import load_hub_images
+from hubchaos.stack.local.processes import cmdline_of
 from tests.kubernetes.conftest import REPO, LocalCluster
 from tests.stack.conftest import free_port_offset, run_cli
 
@@ -97,10 +98,22 @@ def test_flood_from_the_cluster(
     assert down.returncode == 0, down.stderr
 
 
+def watchdogs_of(state: str) -> list[int]:
+    """The dead man's switch of the state directory (`python -m hubchaos.ledger STATE`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        argv = cmdline_of(int(entry.name)) if entry.name.isdigit() else None
+        if argv and "hubchaos.ledger" in argv and any(state in part for part in argv):
+            found.append(int(entry.name))
+    return found
+
+
 def _kill_mid_flood_then_recover(
     cluster: LocalCluster, namespace: str, tmp_path: Path, state: str, env: dict[str, str]
 ) -> None:
-    """SIGKILL of `hubchaos run` while the Job's pods flood: recover removes them all."""
+    """`kill -9` of `hubchaos run` mid-flood, and of its dead man's switch (as a crash of
+    the machine would): the Job stays in the cluster, and `hubchaos recover` removes it
+    and its pods. (With the switch alive, the switch removes them within seconds.)"""
     experiment = interrupted_flood(tmp_path / "killed-flood.json")
     log = (tmp_path / "killed-run.log").open("w")
     runner = subprocess.Popen([sys.executable, "-m", "hubchaos", "run", str(experiment),
@@ -110,17 +123,24 @@ def _kill_mid_flood_then_recover(
         running = lambda: sum(" Running " in line for line in cluster.kubectl(  # noqa: E731
             "get", "pods", "-n", namespace, "-l", FLOOD_SELECTOR, "--no-headers"
         ).stdout.splitlines()) == 2  # fmt: skip
-        wait_for(running, 120, "2 flood pods running")
+        wait_for(running, 180, "2 flood pods running")
     finally:
+        runner.send_signal(signal.SIGSTOP)  # no heartbeat may start another switch
+        for pid in watchdogs_of(state):
+            os.kill(pid, signal.SIGKILL)
         runner.send_signal(signal.SIGKILL)
         runner.wait(timeout=30)
         log.close()
     assert runner.returncode == -signal.SIGKILL
+    time.sleep(3)  # what a live switch would have needed to remove the Job
     left = flood_objects(cluster, namespace)
-    assert any(name.startswith("job.batch/") for name in left), left  # the kill left it
+    assert any(name.startswith("job.batch/") for name in left), left
+    assert sum(name.startswith("pod/") for name in left) == 2, left
     recover = run_cli("recover", "--state-dir", state, cwd=REPO, env=env, timeout=200)
     assert recover.returncode == 0, recover.stdout + recover.stderr
-    wait_for(lambda: flood_objects(cluster, namespace) == [], 60, "no flood Job or pod left")
+    assert "undone (ledger): flood:cluster_http" in recover.stdout, recover.stdout
+    # recover returns once the pods are gone, not merely deleted
+    assert flood_objects(cluster, namespace) == []
 
 
 @pytest.mark.parametrize(
