@@ -57,6 +57,7 @@ def interrupted_flood(path: Path) -> Path:
     return path
 
 
+@pytest.mark.timeout(600)  # a deployment, the experiment and (fixed) a killed flood
 @pytest.mark.parametrize(("profile", "verdict"), [("fixed", 0), ("incident", 1)])
 def test_flood_from_the_cluster(
     local_cluster: LocalCluster, hub_namespace: str, tmp_path: Path, profile: str, verdict: int
