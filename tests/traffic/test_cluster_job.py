@@ -11,12 +11,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.actions.cluster_flood import cluster_http_spike
 from hubchaos.blast_radius.bounds import bound_problem
+from hubchaos.ledger.undo import UNDOERS, UndoFailed, undo, undo_delete_job
 from hubchaos.traffic.cluster_job import (
     FLOOD_LABEL,
     RUN_LABEL,
@@ -166,3 +168,16 @@ def test_a_service_of_another_namespace_or_host_is_refused() -> None:
     for service in ("toxiproxy.other", "example.com", "10.0.0.1", ""):
         with pytest.raises(ActivityFailed, match="argument service must be the name"):
             cluster_http_spike(service=service)
+
+
+def test_the_ledger_undo_of_a_job_names_it_when_the_cluster_is_out_of_reach(
+    tmp_path: Path,
+) -> None:
+    """The dead man's switch retries an entry whose undo fails: the failure says which Job."""
+    job = _job()
+    action = undo_delete_job(str(tmp_path / "missing"), "ctx", job.namespace, job.name,
+                             job.selector)  # fmt: skip
+    assert action["action"] in UNDOERS
+    expected = rf"^Job {job.name} in namespace hubchaos-x: kubeconfig \S+/missing not found"
+    with pytest.raises(UndoFailed, match=expected):
+        undo(action)
