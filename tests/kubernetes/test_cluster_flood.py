@@ -1,8 +1,9 @@
 """Floods from inside the cluster (hubchaos.actions.cluster_flood) on the local cluster:
 experiments/kubernetes/flood-from-the-cluster.yaml passes on `fixed` and deviates on
 `incident`; its Job runs N pods that finish by themselves and report what they did;
-nothing of it is left after the run; after `kill -9` of the runner mid-flood,
-`hubchaos recover` leaves no Job or pod; oversize floods are refused in one line."""
+nothing of it is left after the run, after a SIGTERM mid-flood (the safety control),
+or after `kill -9` of the runner mid-flood and `hubchaos recover`; oversize floods are
+refused in one line."""
 
 from __future__ import annotations
 
@@ -92,8 +93,11 @@ def test_flood_from_the_cluster(
         assert result["pods_removed"] == PODS
         # the run leaves no Job or pod of the flood behind
         assert flood_objects(local_cluster, hub_namespace) == []
+        # and however a run ends mid-flood (one way per deployment, to keep the time down)
         if profile == "fixed":
             _kill_mid_flood_then_recover(local_cluster, hub_namespace, tmp_path, state, env)
+        else:
+            _sigterm_mid_flood(local_cluster, hub_namespace, tmp_path, state, env)
     finally:
         down = run_cli("down", "--state-dir", state, cwd=REPO, env=env, timeout=200)
     assert down.returncode == 0, down.stderr
@@ -109,30 +113,50 @@ def watchdogs_of(state: str) -> list[int]:
     return found
 
 
+def _start_long_flood(
+    cluster: LocalCluster, namespace: str, tmp_path: Path, state: str, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`hubchaos run` of a 300 s cluster flood, returned once both its pods are running."""
+    experiment = interrupted_flood(tmp_path / "long-flood.json")
+    with (tmp_path / "long-flood.log").open("w") as log:
+        runner = subprocess.Popen([sys.executable, "-m", "hubchaos", "run", str(experiment),
+                                   "--state-dir", state], cwd=REPO, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)  # fmt: skip
+    running = lambda: sum(" Running " in line for line in cluster.kubectl(  # noqa: E731
+        "get", "pods", "-n", namespace, "-l", FLOOD_SELECTOR, "--no-headers"
+    ).stdout.splitlines()) == 2  # fmt: skip
+    try:
+        wait_for(running, 180, "2 flood pods running")
+    except BaseException:
+        runner.kill()
+        runner.wait(timeout=30)
+        raise
+    return runner
+
+
+def _sigterm_mid_flood(
+    cluster: LocalCluster, namespace: str, tmp_path: Path, state: str, env: dict[str, str]
+) -> None:
+    """SIGTERM of `hubchaos run` mid-flood: the safety control removes the Job and its pods
+    before the run exits (interrupted, 5)."""
+    runner = _start_long_flood(cluster, namespace, tmp_path, state, env)
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=120) == 5, (tmp_path / "long-flood.log").read_text()[-3000:]
+    assert flood_objects(cluster, namespace) == []
+
+
 def _kill_mid_flood_then_recover(
     cluster: LocalCluster, namespace: str, tmp_path: Path, state: str, env: dict[str, str]
 ) -> None:
     """`kill -9` of `hubchaos run` mid-flood, and of its dead man's switch (as a crash of
     the machine would): the Job stays in the cluster, and `hubchaos recover` removes it
     and its pods. (With the switch alive, the switch removes them within seconds.)"""
-    experiment = interrupted_flood(tmp_path / "killed-flood.json")
-    log = (tmp_path / "killed-run.log").open("w")
-    runner = subprocess.Popen([sys.executable, "-m", "hubchaos", "run", str(experiment),
-                               "--state-dir", state], cwd=REPO, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        running = lambda: sum(" Running " in line for line in cluster.kubectl(  # noqa: E731
-            "get", "pods", "-n", namespace, "-l", FLOOD_SELECTOR, "--no-headers"
-        ).stdout.splitlines()) == 2  # fmt: skip
-        wait_for(running, 180, "2 flood pods running")
-    finally:
-        runner.send_signal(signal.SIGSTOP)  # no heartbeat may start another switch
-        for pid in watchdogs_of(state):
-            os.kill(pid, signal.SIGKILL)
-        runner.send_signal(signal.SIGKILL)
-        runner.wait(timeout=30)
-        log.close()
-    assert runner.returncode == -signal.SIGKILL
+    runner = _start_long_flood(cluster, namespace, tmp_path, state, env)
+    runner.send_signal(signal.SIGSTOP)  # no heartbeat may start another switch
+    for pid in watchdogs_of(state):
+        os.kill(pid, signal.SIGKILL)
+    runner.send_signal(signal.SIGKILL)
+    assert runner.wait(timeout=30) == -signal.SIGKILL
     time.sleep(3)  # what a live switch would have needed to remove the Job
     left = flood_objects(cluster, namespace)
     assert any(name.startswith("job.batch/") for name in left), left
