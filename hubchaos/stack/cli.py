@@ -211,10 +211,14 @@ def _print_endpoints(state: StackState) -> None:
     ]
     width = max(len(name) for name, _ in rows)
     budget = state.budget
+    replicas, connections = f"{state.replicas} replicas", str(budget.get("app_connections_max"))
+    if "max_replicas" in budget:  # Kubernetes: the autoscaler may add replicas, pools with them
+        replicas += f" (autoscaler up to {budget['max_replicas']})"
+        connections = f"up to {connections}"
     click.echo(
-        f"hub stack is up: profile {state.profile}, {state.replicas} replicas x (pool max "
+        f"hub stack is up: profile {state.profile}, {replicas} x (pool max "
         f"{budget.get('pool_max_per_replica')} + 1 health check) = "
-        f"{budget.get('app_connections_max')} connections (app budget {budget.get('app_budget')})"
+        f"{connections} connections (app budget {budget.get('app_budget')})"
     )
     for name, value in rows:
         click.echo(f"  {name:<{width}}  {value}")

@@ -90,7 +90,6 @@ def test_flood_from_the_cluster(
         assert result["pods_reported"] == PODS and result["pods_failed"] == 0
         assert result["stopped_by"] is None
         assert result["requests"] > 0 and sum(result["status_counts"].values()) > 0
-        assert result["pods_removed"] == PODS
         # the run leaves no Job or pod of the flood behind
         assert flood_objects(local_cluster, hub_namespace) == []
         # and however a run ends mid-flood (one way per deployment, to keep the time down)

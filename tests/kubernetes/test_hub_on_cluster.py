@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hubchaos.cluster.images import load_hub_images
+from hubchaos.stack.kubernetes.manifests import render
 from hubchaos.stack.local.processes import ProcessTable, is_ours
 from tests.kubernetes.conftest import REPO, LocalCluster
 from tests.stack.conftest import free_port_offset, run_cli
@@ -44,6 +45,9 @@ def test_the_hub_deploys_answers_on_loopback_and_goes_away(
         assert up.returncode == 0, up.stderr[-3000:]
         print(f"hub up on the local cluster in {took:.1f} s")
         assert "rolled out" in up.stderr
+        hpa = next(o for o in render("fixed", True, "hubchaos-test", 2)
+                   if o["kind"] == "HorizontalPodAutoscaler")  # fmt: skip
+        assert f"2 replicas (autoscaler up to {hpa['spec']['maxReplicas']})" in up.stdout
         state = json.loads((state_dir / "stack.json").read_text())
         env = state["experiment_env"]
         assert env["HUBCHAOS_K8S_NAMESPACE"] == "hubchaos-test"

@@ -13,16 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hubchaos.budget.sources import overlay_case
 from hubchaos.errors import HubchaosError, UserError
 from hubchaos.stack.base import BaseStack
 from hubchaos.stack.driver import DEFAULT_PROFILE, DEFAULT_REPLICAS
 from hubchaos.stack.endpoints import endpoints, url
 from hubchaos.stack.kubernetes.connection import Connection, connect
 from hubchaos.stack.kubernetes.forwards import forward_plan, start_forwards, stop_forwards
-from hubchaos.stack.kubernetes.manifests import HubObjects, render
+from hubchaos.stack.kubernetes.manifests import HubObjects, overlay_dir, render
 from hubchaos.stack.kubernetes.rollout import wait_rollouts, workload_ready
 from hubchaos.stack.local.processes import ProcessTable, is_ours
-from hubchaos.stack.state import StackState, readable_state, remove_state
+from hubchaos.stack.state import StackState, readable_state, remove_state, write_state
 from hubchaos.stack.status import PartStatus, StackStatus
 
 __all__ = ["DEFAULT_NAMESPACE", "KubernetesStack"]
@@ -105,8 +106,14 @@ class KubernetesStack(BaseStack):
             )[: resolved.replicas]  # fmt: skip
             start_forwards(self.table, forward_plan(self.ports, pods),
                            connection.kubeconfig, connection.context, namespace)  # fmt: skip
-            return self._save(self._new_state(resolved, connection, namespace, len(pods)),
-                              resolved)  # fmt: skip
+            state = self._save(self._new_state(resolved, connection, namespace, len(pods)),
+                               resolved)  # fmt: skip
+            # The numbers that hold here are the overlay's (its pool size, and the
+            # autoscaler's ceiling as the replica count), as `hubchaos budget` reads them.
+            case = overlay_case(overlay_dir(resolved.name, offline))
+            state.budget = {**case.resolved.as_dict(), "max_replicas": case.resolved.replicas}
+            write_state(self.state_dir, state)
+            return state
 
         return self._bring_up(resolved, start)
 
