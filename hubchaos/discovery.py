@@ -12,6 +12,7 @@ ACTION_MODULES = (
     "hubchaos.actions.replica_spike",
     "hubchaos.actions.stack",
     "hubchaos.actions.container",
+    "hubchaos.actions.cordon",
     "hubchaos.actions.eviction",
 )
 PROBE_MODULES = (

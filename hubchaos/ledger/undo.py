@@ -18,7 +18,14 @@ from urllib.parse import quote
 
 from hubchaos.ledger.http import HttpError, request
 
-__all__ = ["UNDOERS", "UndoFailed", "undo", "undo_delete_toxic", "undo_enable_proxy"]
+__all__ = [
+    "UNDOERS",
+    "UndoFailed",
+    "undo",
+    "undo_delete_toxic",
+    "undo_enable_proxy",
+    "undo_uncordon_node",
+]
 
 HTTP_TIMEOUT_S = 5.0
 
@@ -45,6 +52,15 @@ def undo_delete_toxic(url: str, proxy: str, toxic: str) -> dict[str, Any]:
 
 def undo_enable_proxy(url: str, proxy: str) -> dict[str, Any]:
     return {"action": "toxiproxy.enable_proxy", "url": url, "proxy": proxy}
+
+
+def undo_uncordon_node(kubeconfig: str, context: str | None, node: str) -> dict[str, Any]:
+    return {
+        "action": "kubernetes.uncordon_node",
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "node": node,
+    }
 
 
 def undo(action: dict[str, Any]) -> None:
@@ -144,3 +160,24 @@ def _scale_containers(action: dict[str, Any]) -> None:
     state = stack.state()
     if state is not None and state.replicas != int(action["replicas"]):
         stack.scale(int(action["replicas"]))
+
+
+@_undoer("kubernetes.uncordon_node")
+def _uncordon_node(action: dict[str, Any]) -> None:
+    """The node takes new pods again (a node that is gone has nothing to undo)."""
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(
+        config_file=action["kubeconfig"], context=action.get("context") or None
+    )
+    try:
+        client.CoreV1Api(api).patch_node(
+            action["node"], {"spec": {"unschedulable": False}}, _request_timeout=HTTP_TIMEOUT_S
+        )
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise UndoFailed(
+                f"uncordon node {action['node']}: HTTP {exc.status} {exc.reason}"
+            ) from None
+    finally:
+        api.close()

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hubchaos.cluster.images import load_hub_images
+from hubchaos.ledger.store import FaultLedger
 from tests.kubernetes.conftest import REPO, LocalCluster
 from tests.stack.conftest import free_port_offset, run_cli
 
@@ -23,6 +28,12 @@ pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
 EXPERIMENT = REPO / "experiments" / "kubernetes" / "drain-learninghub-node.yaml"
 NODE = "localhost"  # the local cluster's one node
+
+
+def _unschedulable(cluster: LocalCluster) -> bool:
+    done = cluster.kubectl("get", "node", NODE, "-o", "jsonpath={.spec.unschedulable}")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip() == "true"
 
 
 def _method_output(journal: dict[str, Any], name: str) -> Any:
@@ -50,9 +61,7 @@ def test_drain_the_hub_node(
         run = run_cli("run", str(EXPERIMENT), "--state-dir", state, "--report",
                       str(tmp_path / "report"), cwd=REPO, env=env, timeout=300)  # fmt: skip
         # Whatever the verdict, the node is schedulable once the run is over (rollback).
-        after = local_cluster.kubectl("get", "node", NODE, "-o", "jsonpath={.spec.unschedulable}")
-        assert after.returncode == 0, after.stderr
-        assert after.stdout.strip() in ("", "false"), "the rollback left the node cordoned"
+        assert not _unschedulable(local_cluster), "the rollback left the node cordoned"
         assert run.returncode == verdict, run.stderr[-3000:]
         journal = json.loads(
             (tmp_path / "report" / "drain-learninghub-node.journal.json").read_text()
@@ -67,6 +76,7 @@ def test_drain_the_hub_node(
         assert _method_output(journal, "maintenance-over-uncordon-the-node") == [NODE]
         rollbacks = {r["activity"]["name"]: r for r in journal["rollbacks"]}
         assert rollbacks["uncordon-the-hub-node"]["status"] == "succeeded"
+        assert FaultLedger(Path(state).resolve()).entries() == [], "the cordon is not settled"
         if verdict == 0:
             # The hub answered from the surviving pod while its replacement was Pending.
             assert _method_output(journal, "hub-answers-while-cordoned")["status"] == 200
@@ -83,3 +93,34 @@ def test_drain_the_hub_node(
         local_cluster.kubectl("uncordon", NODE)
         down = run_cli("down", "--state-dir", state, cwd=REPO, env=env, timeout=200)
     assert down.returncode == 0, down.stderr
+
+
+def test_a_dead_runners_cordon_is_undone_by_the_dead_mans_switch(
+    local_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """The cordon is in the fault ledger: when a runner dies before its rollback, the
+    watchdog uncordons the node within seconds (the node may be shared)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {**os.environ, "KUBECONFIG": str(local_cluster.kubeconfig),
+           "HUBCHAOS_STATE_DIR": str(state)}  # fmt: skip
+    runner = textwrap.dedent(f"""
+        import os
+        from hubchaos.actions.cordon import cordon_node
+        assert cordon_node({NODE!r}) == [{NODE!r}]
+        os._exit(0)  # dies without its rollback
+    """)
+    try:
+        died = subprocess.run([sys.executable, "-c", runner], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+        assert died.returncode == 0, died.stderr
+        ledger = FaultLedger(state.resolve())
+        deadline = time.monotonic() + 20.0
+        while ledger.entries() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ledger.entries() == [], "the dead man's switch did not undo the cordon"
+        assert not _unschedulable(local_cluster), "the dead man's switch left the node cordoned"
+        log = (ledger.dir / "watchdog.log").read_text()
+        assert f"undid kubernetes:cordon node {NODE}" in log, log
+    finally:
+        local_cluster.kubectl("uncordon", NODE)
