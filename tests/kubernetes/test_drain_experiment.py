@@ -78,8 +78,9 @@ def test_drain_the_hub_node(
         assert rollbacks["uncordon-the-hub-node"]["status"] == "succeeded"
         assert FaultLedger(Path(state).resolve()).entries() == [], "the cordon is not settled"
         if verdict == 0:
-            # The hub answered from the surviving pod while its replacement was Pending.
-            assert _method_output(journal, "hub-answers-while-cordoned")["status"] == 200
+            # The hub answered from the surviving pod while its replacement was Pending
+            # (a page, or a fast 503 when the bounded pool is busy; None: nothing answered).
+            assert _method_output(journal, "hub-answers-while-cordoned")["status"] in (200, 503)
         else:
             assert "another-client-can-log-in" in run.stderr
         # Clean rollback: the Deployment is fully available again on the uncordoned node.
