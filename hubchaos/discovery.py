@@ -13,6 +13,8 @@ ACTION_MODULES = (
     "hubchaos.actions.replica_spike",
     "hubchaos.actions.stack",
     "hubchaos.actions.container",
+    "hubchaos.actions.cordon",
+    "hubchaos.actions.eviction",
 )
 PROBE_MODULES = (
     "hubchaos.probes.pool",
@@ -26,6 +28,7 @@ PROBE_MODULES = (
     "hubchaos.probes.delivery",
     "hubchaos.probes.baseline",
     "hubchaos.probes.container",
+    "hubchaos.probes.node",
 )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "undo_delete_job",
     "undo_delete_toxic",
     "undo_enable_proxy",
+    "undo_uncordon_node",
 ]
 
 HTTP_TIMEOUT_S = 5.0
@@ -65,6 +66,15 @@ def undo_delete_job(
         "namespace": namespace,
         "job": job,
         "selector": selector,
+    }
+
+
+def undo_uncordon_node(kubeconfig: str, context: str | None, node: str) -> dict[str, Any]:
+    return {
+        "action": "kubernetes.uncordon_node",
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "node": node,
     }
 
 
@@ -180,3 +190,24 @@ def _delete_job(action: dict[str, Any]) -> None:
         raise UndoFailed(f"Job {action['job']} in namespace {action['namespace']}: {exc}") from exc
     jobs = Jobs(connection.api, action["namespace"])
     jobs.remove(action["job"], action["selector"], JOB_GONE_S)
+
+
+@_undoer("kubernetes.uncordon_node")
+def _uncordon_node(action: dict[str, Any]) -> None:
+    """The node takes new pods again (a node that is gone has nothing to undo)."""
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(
+        config_file=action["kubeconfig"], context=action.get("context") or None
+    )
+    try:
+        client.CoreV1Api(api).patch_node(
+            action["node"], {"spec": {"unschedulable": False}}, _request_timeout=HTTP_TIMEOUT_S
+        )
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise UndoFailed(
+                f"uncordon node {action['node']}: HTTP {exc.status} {exc.reason}"
+            ) from None
+    finally:
+        api.close()
