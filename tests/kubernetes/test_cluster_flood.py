@@ -49,7 +49,8 @@ def wait_for(condition: object, seconds: float, what: str) -> None:
 def interrupted_flood(path: Path) -> Path:
     """A long flood (2 pods, 300 s): only a kill can end it before the test does."""
     experiment = yaml.safe_load(EXPERIMENT.read_text())
-    flood = experiment["method"][0]
+    (flood,) = [activity for activity in experiment["method"]
+                if activity["name"] == "spike-from-a-job-in-the-cluster"]  # fmt: skip
     flood["background"] = False
     flood["provider"]["arguments"].update(parallelism=2, duration_seconds=300, concurrency=2)
     experiment.update(title="A cluster flood killed mid-way", method=[flood])
