@@ -12,6 +12,7 @@ ACTION_MODULES = (
     "hubchaos.actions.replica_spike",
     "hubchaos.actions.stack",
     "hubchaos.actions.container",
+    "hubchaos.actions.autoscaler",
 )
 PROBE_MODULES = (
     "hubchaos.probes.pool",
@@ -25,6 +26,7 @@ PROBE_MODULES = (
     "hubchaos.probes.delivery",
     "hubchaos.probes.baseline",
     "hubchaos.probes.container",
+    "hubchaos.probes.autoscaler",
 )
 
 

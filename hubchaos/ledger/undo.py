@@ -144,3 +144,11 @@ def _scale_containers(action: dict[str, Any]) -> None:
     state = stack.state()
     if state is not None and state.replicas != int(action["replicas"]):
         stack.scale(int(action["replicas"]))
+
+
+@_undoer("kubernetes.scale")
+def _restore_kubernetes_scale(action: dict[str, Any]) -> None:
+    """Put a Deployment's replica count and its autoscaler's ceiling back as they were."""
+    from hubchaos.activity.autoscaler import restore
+
+    restore(action)
