@@ -23,6 +23,7 @@ from hubchaos.activity.autoscaler import (
     kube_client,
     read_ceiling,
     read_state,
+    unschedulable_pods,
 )
 from hubchaos.activity.polling import poll_until
 
@@ -76,8 +77,8 @@ def wait_for_replicas(
 
     Returns the last state (`replicas` as set, `pods`, `ready`), `wanted`,
     `all_ready`, the most pods and ready pods seen (`peak_pods`,
-    `peak_ready`) and the seconds it waited; `all_ready` false when
-    `timeout_seconds` passed first.
+    `peak_ready`), the pods no node had room for (`unschedulable`) and the
+    seconds it waited; `all_ready` false when `timeout_seconds` passed first.
     """
     wanted = as_int("replicas", replicas, 1)
     wait = as_float("timeout_seconds", timeout_seconds, 0.0)
@@ -100,6 +101,7 @@ def wait_for_replicas(
         "all_ready": polled.held,
         "peak_pods": peaks["pods"],
         "peak_ready": peaks["ready"],
+        "unschedulable": unschedulable_pods(api, target, polled.value),
         "seconds": round(polled.seconds, 3),
     }
 

@@ -26,6 +26,7 @@ __all__ = [
     "restore",
     "set_ceiling",
     "set_replicas",
+    "unschedulable_pods",
 ]
 
 API_TIMEOUT_S = 10.0
@@ -60,6 +61,7 @@ class ScaleState:
     ready: int  # status.readyReplicas
     min_replicas: int | None  # the autoscaler's range; None without one
     max_replicas: int | None
+    selector: str = ""  # the Deployment's pods, as a label selector
 
 
 def kube_client(target: ScaleTarget) -> Any:
@@ -94,6 +96,35 @@ def read_state(api: Any, target: ScaleTarget) -> ScaleState:
         ready=int(status.ready_replicas or 0),
         min_replicas=None if autoscaler is None else int(autoscaler.spec.min_replicas or 1),
         max_replicas=None if autoscaler is None else int(autoscaler.spec.max_replicas),
+        selector=",".join(
+            f"{key}={value}"
+            for key, value in sorted((deployment.spec.selector.match_labels or {}).items())
+        ),
+    )
+
+
+def unschedulable_pods(api: Any, target: ScaleTarget, state: ScaleState) -> int:
+    """The Deployment's pods the scheduler found no node for (no CPU or memory left, say)."""
+    from kubernetes import client
+
+    if not state.selector:
+        return 0
+    try:
+        pods = client.CoreV1Api(api).list_namespaced_pod(
+            target.namespace, label_selector=state.selector, _request_timeout=API_TIMEOUT_S
+        )
+    except client.ApiException as exc:
+        raise _failed(f"pods of {target.describe()}", exc) from None
+    return len([pod for pod in pods.items if _unschedulable(pod)])
+
+
+def _unschedulable(pod: Any) -> bool:
+    conditions = (pod.status.conditions if pod.status else None) or []
+    return any(
+        condition.type == "PodScheduled"
+        and condition.status == "False"
+        and condition.reason == "Unschedulable"
+        for condition in conditions
     )
 
 

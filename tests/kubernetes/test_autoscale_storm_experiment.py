@@ -87,6 +87,9 @@ def test_autoscale_storm(
         beyond = method["learninghub-beyond-the-ceiling"]
         assert (beyond["replicas"], beyond["peak_pods"]) == (storm, storm)
         assert beyond["peak_ready"] >= replicas_before
+        assert 0 <= beyond["unschedulable"] <= storm - beyond["ready"]
+        print(f"  ready at the ceiling {at_ceiling['ready']}/{ceiling}, beyond it "
+              f"{beyond['ready']}/{storm} ({beyond['unschedulable']} found no node)")  # fmt: skip
         assert "scale-beyond-the-ceiling" in method
 
         rolled_back = _outputs(journal, "rollbacks")["restore-replicas-and-the-autoscalers-ceiling"]

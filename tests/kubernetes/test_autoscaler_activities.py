@@ -116,6 +116,7 @@ def test_the_ceiling_is_lifted_scaled_past_and_put_back(
     assert waited["all_ready"] is True, waited
     assert (waited["replicas"], waited["pods"], waited["ready"]) == (4, 4, 4)
     assert waited["peak_ready"] == 4 and waited["max_replicas"] == 4
+    assert waited["unschedulable"] == 0
 
     restored = restore_autoscaler(configuration=config, **names)
     assert restored == {
@@ -156,3 +157,17 @@ def test_missing_targets_and_unready_pods_are_reported(
     short = wait_for_replicas(3, name=NAME, autoscaler=NAME, ns=sleepers, timeout_seconds=2)
     assert short["all_ready"] is False and short["wanted"] == 3
     assert short["replicas"] == 1 and short["seconds"] < 5
+
+
+def test_pods_no_node_has_room_for_are_counted(local_cluster: LocalCluster, sleepers: str) -> None:
+    """What tells a storm the node refused apart from pods that would not get ready."""
+    huge = local_cluster.kubectl(
+        "-n", sleepers, "patch", "deployment", NAME, "--type=json", "-p",
+        '[{"op": "replace", "path": "/spec/template/spec/containers/0/resources/requests/cpu",'
+        ' "value": "64"}]',
+    )  # fmt: skip
+    assert huge.returncode == 0, huge.stderr
+    local_cluster.kubectl("-n", sleepers, "scale", "deployment", NAME, "--replicas=2")
+    waited = wait_for_replicas(2, name=NAME, autoscaler=NAME, ns=sleepers, timeout_seconds=15)
+    assert waited["all_ready"] is False
+    assert waited["unschedulable"] >= 1, waited
