@@ -9,6 +9,7 @@ __all__ = ["ACTION_MODULES", "PROBE_MODULES", "discover"]
 ACTION_MODULES = (
     "hubchaos.actions.toxiproxy",
     "hubchaos.actions.flood",
+    "hubchaos.actions.cluster_flood",
     "hubchaos.actions.replica_spike",
     "hubchaos.actions.stack",
     "hubchaos.actions.container",

@@ -25,7 +25,7 @@ from hubchaos.activity.autoscaler import (
     read_state,
     unschedulable_pods,
 )
-from hubchaos.activity.polling import poll_until
+from hubchaos.polling import poll_until
 
 __all__ = ["autoscaler_ceiling", "scale_state", "wait_for_replicas"]
 
@@ -93,7 +93,7 @@ def wait_for_replicas(
         peaks["ready"] = max(peaks["ready"], state.ready)
         return state
 
-    polled = poll_until(look, wait, interval, lambda s: s.pods >= wanted and s.ready >= wanted)
+    polled = poll_until(look, wait, interval, done=lambda s: s.pods >= wanted and s.ready >= wanted)
     assert polled.value is not None  # read_state raises rather than return nothing
     return {
         **_describe(target, polled.value),

@@ -21,6 +21,11 @@ from hubchaos.activity.arguments import (
     as_int,
     as_positive_float,
 )
+from hubchaos.traffic.cluster_job import (
+    MAX_CLUSTER_FLOOD_SECONDS,
+    MAX_CONCURRENCY_PER_POD,
+    MAX_PARALLELISM,
+)
 
 __all__ = ["BOUNDS", "bound_problem"]
 
@@ -69,6 +74,14 @@ BOUNDS: dict[str, dict[str, Check]] = {
     "hubchaos.actions.flood.flood_tcp_connections": {**_CONNECTION_FLOOD, "port": _port},
     "hubchaos.actions.flood.http_spike": {**_HTTP_LOAD, "duration_seconds": _positive()},
     "hubchaos.actions.flood.stop_floods": {"timeout_seconds": _seconds()},
+    "hubchaos.actions.cluster_flood.cluster_http_spike": {
+        "parallelism": _int(1, MAX_PARALLELISM),
+        "concurrency": _int(1, MAX_CONCURRENCY_PER_POD),
+        "duration_seconds": _positive(MAX_CLUSTER_FLOOD_SECONDS),
+        "max_requests": _int(1, MAX_REQUESTS),
+        "timeout": _positive(300.0),
+        "fast_503_ms": _seconds(300_000.0),
+    },
     "hubchaos.actions.replica_spike.http_spike_all_replicas": {
         "concurrency_per_replica": _int(1, MAX_CONCURRENCY_PER_REPLICA),
         "duration_seconds": _positive(),

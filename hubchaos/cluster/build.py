@@ -114,6 +114,7 @@ def _fetch_source(layout: ClusterLayout, tree: Path, progress: Progress) -> None
     progress(f"unpacking {dsc[-1].name}")
     unpacked = layout.cache / "build" / "unpacked"
     shutil.rmtree(unpacked, ignore_errors=True)
+    unpacked.parent.mkdir(parents=True, exist_ok=True)  # dpkg-source copies the tarballs there
     _run(
         ["dpkg-source", "--no-check", "-x", str(dsc[-1]), str(unpacked)],
         cwd=download,

@@ -18,9 +18,17 @@ from urllib.parse import quote
 
 from hubchaos.ledger.http import HttpError, request
 
-__all__ = ["UNDOERS", "UndoFailed", "undo", "undo_delete_toxic", "undo_enable_proxy"]
+__all__ = [
+    "UNDOERS",
+    "UndoFailed",
+    "undo",
+    "undo_delete_job",
+    "undo_delete_toxic",
+    "undo_enable_proxy",
+]
 
 HTTP_TIMEOUT_S = 5.0
+JOB_GONE_S = 60.0  # a flood pod ends within its 5 s grace; the rest is the kubelet
 
 
 class UndoFailed(Exception):
@@ -45,6 +53,19 @@ def undo_delete_toxic(url: str, proxy: str, toxic: str) -> dict[str, Any]:
 
 def undo_enable_proxy(url: str, proxy: str) -> dict[str, Any]:
     return {"action": "toxiproxy.enable_proxy", "url": url, "proxy": proxy}
+
+
+def undo_delete_job(
+    kubeconfig: str, context: str, namespace: str, job: str, selector: str
+) -> dict[str, Any]:
+    return {
+        "action": "kubernetes.delete_job",
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "namespace": namespace,
+        "job": job,
+        "selector": selector,
+    }
 
 
 def undo(action: dict[str, Any]) -> None:
@@ -144,6 +165,21 @@ def _scale_containers(action: dict[str, Any]) -> None:
     state = stack.state()
     if state is not None and state.replicas != int(action["replicas"]):
         stack.scale(int(action["replicas"]))
+
+
+@_undoer("kubernetes.delete_job")
+def _delete_job(action: dict[str, Any]) -> None:
+    """A cluster flood's Job and its pods are deleted (idempotent: gone is done)."""
+    from hubchaos.errors import HubchaosError
+    from hubchaos.stack.kubernetes.connection import connect
+    from hubchaos.stack.kubernetes.jobs import Jobs
+
+    try:
+        connection = connect(action["kubeconfig"], action["context"])
+    except HubchaosError as exc:
+        raise UndoFailed(f"Job {action['job']} in namespace {action['namespace']}: {exc}") from exc
+    jobs = Jobs(connection.api, action["namespace"])
+    jobs.remove(action["job"], action["selector"], JOB_GONE_S)
 
 
 @_undoer("kubernetes.scale")

@@ -132,6 +132,8 @@ def _load_lines(journal: dict[str, Any]) -> tuple[Line, ...]:
             lines.append(line(strong(name), ": ", _http_load(output)))
         elif output.get("kind") in ("db_logins", "tcp_connections"):
             lines.append(line(strong(name), ": ", _connection_load(output)))
+        elif output.get("kind") == "cluster_http":
+            lines.append(line(strong(name), ": ", _cluster_load(output)))
     lost = journal.get("hubchaos_transport_errors") or {}
     if lost.get("total"):  # requests that never reached the app: its metrics cannot show them
         kinds = ", ".join(f"{kind} {n}" for kind, n in (lost.get("by_kind") or {}).items())
@@ -150,6 +152,20 @@ def _http_load(output: dict[str, Any]) -> str:
         f"fast 503 share {number(fast_share, ' %')}; "
         f"transport errors {compact(errors, 80) if errors else 'none'}; "
         f"p95 {number((output.get('latency_ms') or {}).get('p95'), ' ms')}"
+    )
+
+
+def _cluster_load(output: dict[str, Any]) -> str:
+    """A flood from a Job's pods: how many pods did what, from their own counts."""
+    statuses = ", ".join(f"{s}: {n}" for s, n in (output.get("status_counts") or {}).items())
+    errors = output.get("errors_by_kind") or {}
+    return (
+        f"{output.get('pods_succeeded', 0)} of {output.get('parallelism', 0)} pods of Job "
+        f"{output.get('job', '?')} ({output.get('job_condition', '?')}) sent "
+        f"{output.get('requests', 0)} HTTP requests "
+        f"({number(output.get('requests_per_second'))}/s); "
+        f"responses by status {statuses or 'none'}; "
+        f"transport errors {compact(errors, 80) if errors else 'none'}"
     )
 
 

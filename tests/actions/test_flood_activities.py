@@ -13,7 +13,7 @@ from chaoslib.discovery.discover import discover_activities
 from chaoslib.exceptions import ActivityFailed, InvalidActivity
 from chaoslib.experiment import ensure_experiment_is_valid
 
-from hubchaos.actions import flood
+from hubchaos.actions import cluster_flood, flood
 from hubchaos.activity.blast_radius import ensure_allowed_dsn, ensure_allowed_host
 from hubchaos.probes import http as http_probes
 from hubchaos.probes import postgres as postgres_probes
@@ -21,6 +21,7 @@ from hubchaos.traffic.stats import latency_summary
 
 MODULES = [
     ("action", "hubchaos.actions.flood", flood),
+    ("action", "hubchaos.actions.cluster_flood", cluster_flood),
     ("probe", "hubchaos.probes.postgres", postgres_probes),
     ("probe", "hubchaos.probes.http", http_probes),
 ]

@@ -1,5 +1,7 @@
 """`hubchaos up --env kubernetes` on the local cluster: the offline overlay applied,
-rolled out, reached on loopback port-forwards; `down` deletes it and stops every forward.
+rolled out, reached on loopback port-forwards; an experiment written with nothing but
+chaostoolkit-kubernetes and chaoslib runs through `hubchaos run` against it; `down`
+deletes it and stops every forward.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from tests.kubernetes.conftest import REPO, LocalCluster
 from tests.stack.conftest import free_port_offset, run_cli
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
+
+PLAIN_EXPERIMENT = Path(__file__).parent / "data" / "plain-chaosk8s-scale.yaml"
 
 
 def _get(url: str) -> int:
@@ -51,6 +55,7 @@ def test_the_hub_deploys_answers_on_loopback_and_goes_away(
         status = run_cli("status", "--state-dir", str(state_dir), cwd=REPO, timeout=60)
         assert status.returncode == 0, status.stdout + status.stderr
         assert "deployment/learninghub" in status.stdout
+        _plain_experiment_runs(local_cluster, state_dir, tmp_path / "report")
     finally:
         down = run_cli("down", "--state-dir", str(state_dir), cwd=REPO, timeout=200)
     assert down.returncode == 0, down.stderr
@@ -59,3 +64,18 @@ def test_the_hub_deploys_answers_on_loopback_and_goes_away(
     assert not table.strays()
     left = local_cluster.kubectl("get", "all", "-n", "hubchaos-test", "-o", "name")
     assert left.stdout.strip() == "" or "NotFound" in left.stderr, left.stdout
+
+
+def _plain_experiment_runs(cluster: LocalCluster, state_dir: Path, report: Path) -> None:
+    # chaostoolkit-kubernetes reads KUBECONFIG when it is imported.
+    env = {"KUBECONFIG": str(cluster.kubeconfig)}
+    run = run_cli("run", str(PLAIN_EXPERIMENT), "--state-dir", str(state_dir),
+                  "--report", str(report), cwd=REPO, env=env, timeout=400)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    journal = json.loads((report / "plain-chaosk8s-scale.journal.json").read_text())
+    outputs = {r["activity"]["name"]: r.get("output") for r in journal["run"]}
+    assert outputs["learninghub-pods"] == 3  # the scale-out happened
+    assert journal["rollbacks"][0]["status"] == "succeeded"
+    replicas = cluster.kubectl("get", "deployment/learninghub", "-n", "hubchaos-test",
+                               "-o", "jsonpath={.spec.replicas}")  # fmt: skip
+    assert replicas.stdout.strip() == "2", replicas.stderr  # and the rollback undid it
