@@ -15,6 +15,7 @@ ACTION_MODULES = (
     "hubchaos.actions.container",
     "hubchaos.actions.cordon",
     "hubchaos.actions.eviction",
+    "hubchaos.actions.autoscaler",
 )
 PROBE_MODULES = (
     "hubchaos.probes.pool",
@@ -29,6 +30,7 @@ PROBE_MODULES = (
     "hubchaos.probes.baseline",
     "hubchaos.probes.container",
     "hubchaos.probes.node",
+    "hubchaos.probes.autoscaler",
 )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "connection_headroom",
     "connections_by_application",
     "connections_within_budget",
+    "ordinary_login_ceiling",
     "wait_for_connections_at_most",
 ]
 
@@ -47,6 +48,11 @@ SELECT current_setting('max_connections')::int,
        count(a.pid) FILTER (WHERE r.rolsuper)
 FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
 WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+"""
+
+_CEILING_SQL = """
+SELECT current_setting('max_connections')::int
+       - current_setting('superuser_reserved_connections')::int
 """
 
 _ROLE_LIMITS_SQL = """
@@ -144,6 +150,24 @@ def connection_headroom(
             for name, limit, current in roles
         ],
     }
+
+
+def ordinary_login_ceiling(
+    dsn: str = "",
+    connect_timeout: float = 3.0,
+    configuration: Configuration | None = None,
+    secrets: Secrets | None = None,
+) -> int:
+    """The most client connections at which an ordinary role can still log in:
+    max_connections - superuser_reserved_connections - 1, read from the server.
+
+    A plain number, for a range tolerance through an experiment's dynamic
+    configuration (a `configuration` entry of `type: probe`), so the limit an
+    experiment checks is the one the server runs with, never a copied constant.
+    """
+    target = observer_dsn(dsn, configuration)
+    rows = observe(target, as_positive_float("connect_timeout", connect_timeout, 60), _CEILING_SQL)
+    return int(rows[0][0]) - 1
 
 
 def can_login(

@@ -21,11 +21,12 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from hubchaos.activity.arguments import as_float
 from hubchaos.activity.settings import setting
 from hubchaos.ledger.history import first_fault
 from hubchaos.probes.prometheus import get_json
 
-__all__ = ["alert_detected", "alerts_as_expected", "peak_since_fault"]
+__all__ = ["alert_detected", "alerts_as_expected", "peak_at_most", "peak_since_fault"]
 
 DEFAULT_TIMEOUT_S = 10.0
 STEP_S = 1.0
@@ -121,6 +122,23 @@ def peak_since_fault(
         "points": len(points),
         "no_data": peak is None,
     }
+
+
+def peak_at_most(
+    value: dict[str, Any] | None = None,
+    ceiling: float = 0.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> bool:
+    """Tolerance (a probe tolerance) for `peak_since_fault`: its `peak` is at most `ceiling`.
+
+    For a ceiling known only at run time (dynamic configuration, say the
+    server's own connection limit), where a range tolerance takes constants.
+    chaoslib passes the probe's result as `value`.
+    """
+    if not isinstance(value, dict) or "peak" not in value:
+        raise ActivityFailed(f"peak_at_most: {value!r} is not a peak_since_fault result")
+    return float(value["peak"]) <= as_float("ceiling", ceiling, 0.0, math.inf)
 
 
 def alert_detected(

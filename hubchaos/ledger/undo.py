@@ -211,3 +211,11 @@ def _uncordon_node(action: dict[str, Any]) -> None:
             ) from None
     finally:
         api.close()
+
+
+@_undoer("kubernetes.scale")
+def _restore_kubernetes_scale(action: dict[str, Any]) -> None:
+    """Put a Deployment's replica count and its autoscaler's ceiling back as they were."""
+    from hubchaos.activity.autoscaler import restore
+
+    restore(action)

@@ -17,6 +17,7 @@ from hubchaos.probes.postgres import (
     connection_headroom,
     connections_by_application,
     connections_within_budget,
+    ordinary_login_ceiling,
     wait_for_connections_at_most,
 )
 from hubchaos.stack.local.postgres import PostgresCluster
@@ -110,6 +111,17 @@ def test_connection_headroom_counts_slots_to_both_limits(
     limits = {entry["role"]: entry for entry in during["role_limits"]}
     assert limits[LIMITED] == {"role": LIMITED, "limit": 1, "current": 0}
     settle(postgres_cluster, "probe-test-headroom", 0)
+
+
+def test_ordinary_login_ceiling_is_the_servers_own_limit_less_one(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    """60 - 3 reserved - 1: the most connections at which an ordinary role still logs in."""
+    ceiling = ordinary_login_ceiling(dsn=postgres_cluster.dsn())
+    assert ceiling == connection_headroom(dsn=postgres_cluster.dsn())["non_superuser_limit"] - 1
+    assert ceiling == 56
+    with pytest.raises(ActivityFailed, match="PostgreSQL observer"):
+        ordinary_login_ceiling(dsn=f"postgresql://x:y@127.0.0.1:{free_port()}/db")
 
 
 def test_can_login_reports_refusals_with_their_sqlstate(

@@ -25,7 +25,12 @@ from chaoslib.hypothesis import within_tolerance
 from chaoslib.provider.python import validate_python_activity
 
 from hubchaos.ledger import history as fault_history
-from hubchaos.probes.window import alert_detected, alerts_as_expected, peak_since_fault
+from hubchaos.probes.window import (
+    alert_detected,
+    alerts_as_expected,
+    peak_at_most,
+    peak_since_fault,
+)
 from tests.conftest import free_port
 from tests.monitoring.conftest import wait_until
 from tests.probes.test_prometheus import Monitoring, monitoring  # noqa: F401  (fixture)
@@ -144,6 +149,29 @@ def test_peak_above_the_limit_during_the_fault_fails_even_after_recovery(level: 
     assert result["peak"] == 9.0 and result["since_fault"] is True
     assert 0 < result["at_seconds"] <= result["window_seconds"]
     assert within_tolerance(PEAK_AT_MOST_5, result) is False
+
+
+def _peak_at_most_tolerance() -> dict[str, Any]:
+    """As experiments/kubernetes/autoscale-storm.yaml writes it: the ceiling from configuration."""
+    return {
+        "type": "probe",
+        "name": "peak-at-most-the-ceiling",
+        "provider": {
+            "type": "python",
+            "module": "hubchaos.probes.window",
+            "func": "peak_at_most",
+            "arguments": {"ceiling": "${ceiling}"},
+        },
+    }
+
+
+def test_peak_at_most_judges_against_a_ceiling_known_only_at_run_time() -> None:
+    config = {"ceiling": 56}  # what a dynamic configuration probe returned
+    assert within_tolerance(_peak_at_most_tolerance(), {"peak": 56.0}, config) is True
+    assert within_tolerance(_peak_at_most_tolerance(), {"peak": 57.0}, config) is False
+    validate_python_activity(_peak_at_most_tolerance())
+    with pytest.raises(ActivityFailed, match="not a peak_since_fault result"):
+        peak_at_most({"status": 200}, 5)
 
 
 def test_a_peak_that_ended_before_the_fault_does_not_count(level: Level) -> None:
@@ -335,6 +363,7 @@ def test_chaoslib_discovers_and_validates_both_probes() -> None:
     assert sorted(a["name"] for a in discovered) == [
         "alert_detected",
         "alerts_as_expected",
+        "peak_at_most",
         "peak_since_fault",
     ]
     for func, arguments in (
