@@ -25,6 +25,7 @@ PROBE_MODULES = (
     "hubchaos.probes.delivery",
     "hubchaos.probes.baseline",
     "hubchaos.probes.container",
+    "hubchaos.probes.rollout",
 )
 
 
