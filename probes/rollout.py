@@ -99,7 +99,6 @@ def _clients(target: str, secrets: Secrets) -> tuple[Any, Any]:
         api = create_k8s_api_client(secrets)
     except Exception as exc:  # a kubeconfig that cannot be read, an unknown context
         raise failed(f"{target}: no Kubernetes client", exc) from None
-    api.configuration.retries = 0
     return client.AppsV1Api(api), client.CoreV1Api(api)
 
 
