@@ -22,7 +22,7 @@ from chaoslib.types import Configuration, Secrets
 from hubchaos import ledger as fault_ledger
 from hubchaos.activity.arguments import as_int
 from hubchaos.activity.docker_target import docker_stack, on_stack, replica_service
-from hubchaos.faults import record_fault
+from hubchaos.ledger import history as fault_history
 
 __all__ = [
     "kill_replica",
@@ -111,7 +111,7 @@ def restart_service(
     """
     stack = docker_stack(configuration)
     started = time.monotonic()
-    record_fault("container:restart", str(service))
+    fault_history.note("container:restart", str(service))
     result = on_stack(
         stack, f"restart {service}", lambda: stack.restart_service(str(service), bool(wait))
     )

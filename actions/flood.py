@@ -26,7 +26,7 @@ from hubchaos.activity.arguments import (
 from hubchaos.activity.blast_radius import ensure_allowed_dsn, ensure_allowed_host
 from hubchaos.activity.errors import failed
 from hubchaos.activity.settings import flood_dsn
-from hubchaos.faults import record_fault
+from hubchaos.ledger import history as fault_history
 from hubchaos.ledger.floods import flood_undo
 from hubchaos.traffic.db_logins import DbFloodPlan, db_login_flood
 from hubchaos.traffic.http_load import http_load, load_plan
@@ -56,7 +56,7 @@ def _run(
     undo: dict[str, Any] | None = None,
     configuration: Configuration | None = None,
 ) -> dict[str, Any]:
-    record_fault(f"flood:{kind}", target)
+    fault_history.note(f"flood:{kind}", target)
     try:
         return _flood_registry.run_flood(kind, target, max_seconds, body, undo, configuration)
     except ActivityFailed:

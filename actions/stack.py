@@ -24,7 +24,7 @@ from hubchaos import ledger as fault_ledger
 from hubchaos.actions._stack_driver import running_state, stack_driver
 from hubchaos.activity.arguments import as_int
 from hubchaos.errors import HubchaosError
-from hubchaos.faults import record_fault
+from hubchaos.ledger import history as fault_history
 from hubchaos.stack.driver import StackDriver
 from hubchaos.stack.state import StackState
 
@@ -155,7 +155,7 @@ def restart_component(
     """
     driver = stack_driver(configuration)
     before = running_state(driver)
-    record_fault("stack:restart", f"{driver.state_dir}: {component}")
+    fault_history.note("stack:restart", f"{driver.state_dir}: {component}")
     state, seconds = _change(
         driver, f"restart {component!r}", lambda: driver.restart(str(component))
     )

@@ -32,7 +32,7 @@ from hubchaos.actions._toxiproxy_api import ToxiproxyApi as _Api
 from hubchaos.actions._toxiproxy_api import proxy_path as _path
 from hubchaos.actions._toxiproxy_api import toxiproxy_api as _api
 from hubchaos.activity.arguments import as_float, as_int
-from hubchaos.faults import record_fault
+from hubchaos.ledger import history as fault_history
 from hubchaos.ledger.store import FaultEntry
 from hubchaos.ledger.undo import UndoFailed, undo_delete_toxic, undo_enable_proxy
 from hubchaos.ledger.undo import undo as undo_action
@@ -346,7 +346,7 @@ def disable_proxy(
             "proxy-disabled", proxy, undo_enable_proxy(api.url, proxy), configuration
         )
     else:
-        record_fault("proxy-disabled", proxy)
+        fault_history.note("proxy-disabled", proxy)
     try:
         after = api.post(_path(proxy), {"enabled": False})
     except ActivityFailed as exc:

@@ -23,8 +23,8 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
+from hubchaos.polling import poll_until
 from hubchaos.probes.prometheus import get_json
 
 __all__ = [

@@ -5,7 +5,7 @@ when the query rate is three times its average over the previous minutes. A
 drill can only prove such an alert if the stack was quiet enough when the
 drill began; right after another load test its peak is not abnormal. This
 probe reads a PromQL expression (via Prometheus) as it was when the first
-fault of this run (hubchaos.faults) was injected. Before any fault there is
+fault of this run (hubchaos.ledger.history) was injected. Before any fault there is
 nothing to judge yet: `ok` is true and `value` is today's, for information.
 """
 
@@ -18,7 +18,7 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
 from hubchaos.activity.settings import setting
-from hubchaos.faults import first_fault
+from hubchaos.ledger.history import first_fault
 from hubchaos.probes.prometheus import get_json
 
 __all__ = ["value_at_first_fault"]

@@ -3,7 +3,7 @@
 `alerts.alert_delivered` counts any notification received in a recent time
 span, so an alert still firing from an earlier run (or re-sent on Alertmanager's
 repeat interval) would pass for this one. This probe anchors on the first
-fault this run injected (hubchaos.faults), like `window.alert_detected`: it
+fault this run injected (hubchaos.ledger.history), like `window.alert_detected`: it
 counts only notifications of alerts whose `startsAt` is at or after the fault,
 received by the webhook receiver (`hubchaos_receiver_url`) within
 `within_seconds` of it. Before any fault there is nothing to deliver and `ok`
@@ -19,9 +19,9 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
 from hubchaos.activity.blast_radius import ensure_allowed_url
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
-from hubchaos.faults import first_fault
+from hubchaos.ledger.history import first_fault
+from hubchaos.polling import poll_until
 from hubchaos.probes.prometheus import get_json
 
 __all__ = ["delivered_since_fault"]

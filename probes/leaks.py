@@ -16,8 +16,8 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_float, as_positive_float
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import observer_dsn
+from hubchaos.polling import poll_until
 from hubchaos.probes._common import observe
 from hubchaos.probes.pool import pool_stats
 

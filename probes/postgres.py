@@ -17,8 +17,8 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.addresses import describe_dsn
 from hubchaos.activity.arguments import as_float, as_int, as_positive_float
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import observer_dsn
+from hubchaos.polling import poll_until
 from hubchaos.probes._common import OBSERVER_APPLICATION, observe, observer_connect
 from hubchaos.traffic.db_refusals import classify
 

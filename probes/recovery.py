@@ -17,8 +17,8 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_float, as_positive_float
 from hubchaos.activity.blast_radius import ensure_allowed_url
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import app_replica_urls
+from hubchaos.polling import poll_until
 
 __all__ = ["wait_until_serving"]
 

@@ -5,7 +5,7 @@ runs before and after the method. What matters in this incident happens
 *during* the method: did PostgreSQL hit its connection wall, did dashboards
 stall, did the right alert fire in time? Prometheus scrapes every second, so
 these probes ask it about the window that started with the first fault this
-run injected (hubchaos.faults). With no fault injected yet (the hypothesis
+run injected (hubchaos.ledger.history). With no fault injected yet (the hypothesis
 before the method) there is no window: each probe says "not measured yet (no
 fault)" (`measured: false`) and passes its tolerance without claiming a
 result; `peak_since_fault` still shows the last `lookback_seconds` as
@@ -22,7 +22,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.settings import setting
-from hubchaos.faults import first_fault
+from hubchaos.ledger.history import first_fault
 from hubchaos.probes.prometheus import get_json
 
 __all__ = ["alert_detected", "alerts_as_expected", "peak_since_fault"]

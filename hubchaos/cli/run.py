@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,7 +18,12 @@ from hubchaos.runner import ExperimentRun, export_stack_environment, run_experim
 from hubchaos.verdict import ExitCode, invalid_verdict
 from hubchaos.view.display import run_display, show_library_debug, wants_live_view
 
+if TYPE_CHECKING:
+    from hubchaos.stack.status import StackStatus
+
 __all__ = ["run_command"]
+
+SETTLE_S = 60.0  # how long a run waits for a recorded stack whose parts are not all ready
 
 
 @click.command("run")
@@ -179,17 +185,36 @@ def _healthy_stack_environment(state_dir: Path) -> dict[str, str] | None:
 
 
 def _running_stack(state_dir: Path, profile: str, no_start: bool) -> dict[str, str]:
+    from hubchaos.polling import poll_until
     from hubchaos.stack.drivers import open_stack
     from hubchaos.stack.session import experiment_environment
 
     stack = open_stack(state_dir)  # the local processes, or the containers `up --env docker` ran
     status = stack.status()
+    if status.state is not None and not status.healthy and _is_settling(status):
+        # A part still running but not ready (a pod the last experiment replaced, a
+        # readiness probe flapping on a loaded node) is given a moment to settle.
+        click.echo(f"hubchaos: waiting up to {SETTLE_S:.0f} s for the {stack.env} stack "
+                   "to become healthy", err=True)  # fmt: skip
+        settled = poll_until(lambda _left: stack.status(), SETTLE_S, 1.0,
+                             done=lambda seen: seen.healthy, look_at_deadline=True)  # fmt: skip
+        status = settled.last()
     if status.healthy and status.state is not None:
         return experiment_environment(stack, status.state)
     if no_start:
         raise UserError(f"no healthy stack in {state_dir}: start it with `hubchaos up`")
-    click.echo(f"hubchaos: starting the local stack (profile {profile})", err=True)
+    if status.state is not None:  # recorded, but a part is down or not ready
+        sick = ", ".join(f"{part.name} {part.detail or part.state}"
+                         for part in status.parts if part.state != "healthy")  # fmt: skip
+        click.echo(f"hubchaos: the {stack.env} stack in {state_dir} is not healthy: {sick}",
+                   err=True)  # fmt: skip
+    click.echo(f"hubchaos: starting the {stack.env} stack (profile {profile})", err=True)
     return experiment_environment(stack, stack.up(profile=profile))
+
+
+def _is_settling(status: StackStatus) -> bool:
+    """Nothing is down: some part runs but is not ready yet."""
+    return all(part.state in ("healthy", "running") for part in status.parts)
 
 
 def overall_code(codes: list[int]) -> int:

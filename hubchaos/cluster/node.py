@@ -23,6 +23,7 @@ from hubchaos.cluster.layout import ClusterLayout
 from hubchaos.cluster.pki import ensure_pki, write_kubeconfig
 from hubchaos.cluster.runtime import cni_bin_dir, write_cni_config, write_containerd_config
 from hubchaos.cluster.supervise import running_pid, start_process, stop_process
+from hubchaos.polling import poll_until
 
 __all__ = ["PARTS", "RUNTIME_PACKAGES", "cluster_down", "cluster_status", "cluster_up"]
 
@@ -224,14 +225,15 @@ def _start(layout: ClusterLayout, ports: Ports, part: str, progress: Progress) -
 def _wait(
     what: str, ready: Callable[[], bool], layout: ClusterLayout, part: str, timeout: float = 30.0
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def look(_left: float) -> bool:
         if ready():
-            return
+            return True
         if running_pid(part, layout.run) is None:
             raise ClusterError(f"{part} exited; see {layout.logs / (part + '.log')}")
-        time.sleep(0.3)
-    raise ClusterError(f"{what} not ready after {timeout:.0f} s; see {layout.logs}")
+        return False
+
+    if not poll_until(look, timeout, 0.3, look_at_deadline=True).held:
+        raise ClusterError(f"{what} not ready after {timeout:.0f} s; see {layout.logs}")
 
 
 def _etcd_healthy(ports: Ports) -> bool:

@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from hubchaos.polling import poll_until
+
 __all__ = ["running_pid", "start_process", "stop_process"]
 
 # The parts outlive the command that starts them: their Popen objects are kept here so
@@ -62,10 +64,7 @@ def stop_process(name: str, run_dir: Path, grace: float = 10.0) -> bool:
     if pid is None:
         return False
     _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.1)
-    if _alive(pid):
+    if not poll_until(lambda _left: not _alive(pid), grace, 0.1, look_at_deadline=True).held:
         _signal(pid, signal.SIGKILL)
         while _alive(pid):
             time.sleep(0.05)

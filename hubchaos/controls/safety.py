@@ -27,10 +27,10 @@ from typing import Any
 
 import psycopg
 
-from hubchaos import faults
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 from hubchaos.controls.baseline import back_to_baseline, take_baseline
+from hubchaos.ledger import history as fault_history
+from hubchaos.polling import poll_until
 
 __all__ = ["after_experiment_control", "cleanup_control", "configure_control", "restore"]
 
@@ -51,7 +51,7 @@ def configure_control(
     _configuration.clear()
     _configuration.update(configuration or {})
     _restored = False
-    faults.clear()  # "since the first fault" means this experiment's first fault
+    fault_history.clear()  # "since the first fault" means this experiment's first fault
     _stop_floods_on_signals()
     take_baseline(_configuration)
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 
-from hubchaos.activity.polling import poll_until
 from hubchaos.activity.settings import setting
 from hubchaos.diagnosis.diagnose import diagnosis_for_journal
 from hubchaos.diagnosis.readings import SCALAR_QUERIES, vector_readings
+from hubchaos.polling import poll_until
 
 __all__ = [
     "QUERIES",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from chaoslib.exceptions import ActivityFailed
 
-from hubchaos.activity.polling import poll_until
+from hubchaos.polling import poll_until
 from hubchaos.probes.alerts import alert_states
 
 __all__ = ["QUIET_MAX_S", "wait_for_quiet"]

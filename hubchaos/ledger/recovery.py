@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from hubchaos.ledger.owner import Owner
 from hubchaos.ledger.server import ServerFault, differences, owned_by, remove, snapshot
 from hubchaos.ledger.store import FaultLedger
 from hubchaos.ledger.undo import UndoFailed, undo
+from hubchaos.polling import poll_until
 
 __all__ = ["Recovery", "abort_runners", "recover", "runners", "unowned_faults"]
 
@@ -84,9 +84,9 @@ def abort_runners(
     for owner in owners:
         say(f"stopping the run of pid {owner.pid} (SIGTERM)")
         _signal(owner, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(o.alive() for o in owners):
-        time.sleep(0.1)
+    poll_until(
+        lambda _left: not any(o.alive() for o in owners), grace_s, 0.1, look_at_deadline=True
+    )
     killed = [o.pid for o in owners if o.alive()]
     for owner in owners:
         if owner.alive():

@@ -12,7 +12,7 @@ cli           `hubchaos up | status | down`
 
 Shared by the drivers: state (stack.json), status, endpoints, ports, profiles
 (the connection budget), monitoring (Prometheus/Alertmanager configs),
-toxiproxy_setup, readiness and wait (polling with a deadline), environments
+toxiproxy_setup, readiness (waiting with `hubchaos.polling`), environments
 (where profiles, rules and compose files are found: $HUBCHAOS_ENVIRONMENTS).
 A new environment (kubernetes/) is a subpackage with a BaseStack subclass and
 one entry in drivers.DRIVERS. The programs that run inside a stack (webhook

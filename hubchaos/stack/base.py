@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hubchaos.errors import UserError
+from hubchaos.polling import poll_until
 from hubchaos.stack.driver import DEFAULT_STATE_DIR, DownReport
 from hubchaos.stack.interrupt import sigterm_as_interrupt
 from hubchaos.stack.ports import Ports, ensure_free, is_free
@@ -30,7 +31,6 @@ from hubchaos.stack.state import (
 )
 from hubchaos.stack.state_lock import state_lock
 from hubchaos.stack.status import StackStatus
-from hubchaos.stack.wait import poll_until
 
 __all__ = ["BaseStack", "wait_ports_free"]
 
@@ -186,5 +186,6 @@ def wait_ports_free(wanted: dict[str, int], deadline_s: float) -> dict[int, str]
     def busy() -> dict[int, str]:
         return {port: part for part, port in wanted.items() if not is_free(port)}
 
-    still_busy, _ = poll_until(busy, lambda taken: not taken, deadline_s, interval_s=0.1)
-    return still_busy
+    return poll_until(
+        lambda _left: busy(), deadline_s, 0.1, done=lambda taken: not taken, look_at_deadline=True
+    ).last()

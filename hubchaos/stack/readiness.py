@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from hubchaos.errors import StackError
-from hubchaos.stack.wait import poll_until
+from hubchaos.polling import poll_until
 
 Check = Callable[[], str | None]
 Progress = Callable[[str], None]
@@ -77,12 +77,12 @@ def wait_ready(
             progress(f"waiting for {part} ... ({time.monotonic() - started:.0f}s: {reason})")
             next_note += NOTE_EVERY_S
 
-    reason, ready = poll_until(
-        attempt, lambda reason: not reason, deadline_s,
-        interval_s=0.05, growth=1.5, max_interval_s=0.5, on_wait=note,
+    polled = poll_until(
+        lambda _left: attempt(), deadline_s, 0.05, done=lambda reason: not reason,
+        look_at_deadline=True, growth=1.5, max_interval_s=0.5, on_wait=note,
     )  # fmt: skip
-    if not ready:
-        raise StackError(part, f"not healthy after {deadline_s:g}s: {reason}", log)
+    if not polled.held:
+        raise StackError(part, f"not healthy after {deadline_s:g}s: {polled.last()}", log)
     elapsed = time.monotonic() - started
     progress(f"waiting for {part} ... ready in {elapsed:.1f}s")
     return elapsed

@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 
 from hubchaos.traffic.db_refusals import classify
+from hubchaos.traffic.held_connections import ConnectionTally, hold_connections
 from hubchaos.traffic.loop import ConnectionGauge
-from hubchaos.traffic.pacing import attempt_until_stopped, paced, wait_or_stop
 from hubchaos.traffic.stats import latency_summary, per_second
 
 
@@ -33,22 +33,27 @@ class DbFloodPlan:
 
 
 @dataclass
-class _Tally:
-    begin: float = field(default_factory=time.perf_counter)
-    attempted: int = 0
-    succeeded: int = 0
-    open: int = 0
-    peak_open: int = 0
-    cancelled: int = 0
-    login_seconds: list[float] = field(default_factory=list)
-    last_login_at: float | None = None
+class _Tally(ConnectionTally):
     first_refusal_at: float | None = None
     refusals: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     transport_errors: Counter[str] = field(default_factory=Counter)
 
+    def failed(self, error: BaseException) -> None:
+        """A login that did not happen: refused by the server (by SQLSTATE) or lost on the way."""
+        if isinstance(error, asyncio.TimeoutError):
+            self.transport_errors["timeout"] += 1
+            return
+        state, reason, message = classify(error)
+        if state is None:
+            self.transport_errors[reason] += 1
+        else:
+            self.refusals[(state, reason, message)] += 1
+            if self.first_refusal_at is None:
+                self.first_refusal_at = time.perf_counter()
+
     def result(self, target: str) -> dict[str, Any]:
         now = time.perf_counter()
-        login_phase = (self.last_login_at or now) - self.begin
+        login_phase = (self.last_connect_at or now) - self.begin
         by_state: Counter[str] = Counter()
         for (state, _reason, _message), n in self.refusals.items():
             by_state[state] += n
@@ -67,7 +72,7 @@ class _Tally:
             ],
             "refusals_by_sqlstate": dict(by_state),
             "errors_by_kind": dict(self.transport_errors),
-            "login_latency_ms": latency_summary(self.login_seconds),
+            "login_latency_ms": latency_summary(self.connect_seconds),
             "logins_per_second": per_second(self.succeeded, login_phase),
             "seconds_to_first_refusal": (
                 round(self.first_refusal_at - self.begin, 3)
@@ -100,47 +105,7 @@ async def db_login_flood(
     plan: DbFloodPlan, target: str, handle: ConnectionGauge, stop: asyncio.Event
 ) -> dict[str, Any]:
     tally = _Tally()
-
-    async def one_login(
-        _index: int, stop_waiter: "asyncio.Future[Any]", in_flight: asyncio.Semaphore
-    ) -> None:
-        tally.attempted += 1
-        started = time.perf_counter()
-        attempt = asyncio.ensure_future(_connect(plan))
-        try:
-            await attempt_until_stopped(attempt, stop_waiter, _close_quietly)
-        finally:
-            in_flight.release()
-        if attempt.cancelled():
-            tally.cancelled += 1
-            return
-        error = attempt.exception()
-        if error is not None:
-            if isinstance(error, asyncio.TimeoutError):
-                tally.transport_errors["timeout"] += 1
-                return
-            state, reason, message = classify(error)
-            if state is None:
-                tally.transport_errors[reason] += 1
-            else:
-                tally.refusals[(state, reason, message)] += 1
-                if tally.first_refusal_at is None:
-                    tally.first_refusal_at = time.perf_counter()
-            return
-        conn = attempt.result()
-        now = time.perf_counter()
-        tally.login_seconds.append(now - started)
-        tally.last_login_at = now
-        tally.succeeded += 1
-        tally.open += 1
-        handle.open_connections = tally.open
-        tally.peak_open = max(tally.peak_open, tally.open)
-        try:
-            await wait_or_stop(stop_waiter, plan.hold_seconds)
-        finally:
-            await _close_quietly(conn)
-            tally.open -= 1
-            handle.open_connections = tally.open
-
-    await paced(plan.count, plan.rate, plan.max_connecting, stop, one_login)
+    await hold_connections(
+        plan, tally, handle, stop, lambda: _connect(plan), _close_quietly, tally.failed
+    )
     return tally.result(target)

@@ -4,11 +4,12 @@ import asyncio
 import errno
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubchaos.traffic.held_connections import ConnectionTally, hold_connections
 from hubchaos.traffic.loop import ConnectionGauge
-from hubchaos.traffic.pacing import attempt_until_stopped, paced, wait_or_stop
 from hubchaos.traffic.stats import latency_summary, per_second
 
 
@@ -40,10 +41,6 @@ class _Idle(asyncio.Protocol):
         self.closed_by_peer = True
 
 
-async def _abort(connection: tuple[asyncio.Transport, _Idle]) -> None:
-    connection[0].abort()
-
-
 def error_kind(error: BaseException) -> str:
     if isinstance(error, asyncio.TimeoutError | TimeoutError):
         return "timeout"
@@ -55,16 +52,8 @@ def error_kind(error: BaseException) -> str:
 
 
 @dataclass
-class _Tally:
-    begin: float = field(default_factory=time.perf_counter)
-    attempted: int = 0
-    succeeded: int = 0
-    open: int = 0
-    peak_open: int = 0
-    cancelled: int = 0
+class _Tally(ConnectionTally):
     closed_by_peer: int = 0
-    connect_seconds: list[float] = field(default_factory=list)
-    last_connect_at: float | None = None
     errors: Counter[str] = field(default_factory=Counter)
 
 
@@ -74,45 +63,21 @@ async def tcp_connection_flood(
     loop = asyncio.get_running_loop()
     tally = _Tally()
 
-    async def one_connection(
-        _index: int, stop_waiter: "asyncio.Future[Any]", in_flight: asyncio.Semaphore
-    ) -> None:
-        tally.attempted += 1
-        started = time.perf_counter()
-        attempt = asyncio.ensure_future(
-            asyncio.wait_for(
-                loop.create_connection(_Idle, plan.host, plan.port), plan.connect_timeout
-            )
+    def connect() -> Awaitable[tuple[asyncio.Transport, _Idle]]:
+        return asyncio.wait_for(
+            loop.create_connection(_Idle, plan.host, plan.port), plan.connect_timeout
         )
-        try:
-            await attempt_until_stopped(attempt, stop_waiter, _abort)
-        finally:
-            in_flight.release()
-        if attempt.cancelled():
-            tally.cancelled += 1
-            return
-        error = attempt.exception()
-        if error is not None:
-            tally.errors[error_kind(error)] += 1
-            return
-        transport, protocol = attempt.result()
-        now = time.perf_counter()
-        tally.connect_seconds.append(now - started)
-        tally.last_connect_at = now
-        tally.succeeded += 1
-        tally.open += 1
-        handle.open_connections = tally.open
-        tally.peak_open = max(tally.peak_open, tally.open)
-        try:
-            await wait_or_stop(stop_waiter, plan.hold_seconds)
-        finally:
-            if protocol.closed_by_peer:
-                tally.closed_by_peer += 1
-            transport.abort()  # no lingering FIN_WAIT: the slot is free at once
-            tally.open -= 1
-            handle.open_connections = tally.open
 
-    await paced(plan.count, plan.rate, plan.max_connecting, stop, one_connection)
+    async def close(connection: tuple[asyncio.Transport, _Idle]) -> None:
+        transport, protocol = connection
+        if protocol.closed_by_peer:
+            tally.closed_by_peer += 1
+        transport.abort()  # no lingering FIN_WAIT: the slot is free at once
+
+    def failed(error: BaseException) -> None:
+        tally.errors[error_kind(error)] += 1
+
+    await hold_connections(plan, tally, handle, stop, connect, close, failed)
     now = time.perf_counter()
     return {
         "kind": "tcp_connections",

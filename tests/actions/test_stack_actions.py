@@ -17,10 +17,10 @@ from chaoslib.discovery.discover import discover_activities
 from chaoslib.exceptions import ActivityFailed, InvalidActivity
 from chaoslib.provider.python import validate_python_activity
 
-from hubchaos import faults
 from hubchaos.actions import stack as stack_actions
 from hubchaos.actions.flood import stop_floods
 from hubchaos.actions.replica_spike import http_spike_all_replicas
+from hubchaos.ledger import history as fault_history
 from hubchaos.stack.local import LocalStack
 from tests.stack.conftest import free_port_offset
 
@@ -161,7 +161,7 @@ def _serves(url: str) -> bool:
 @pytest.mark.stack
 @pytest.mark.slow
 def test_scale_out_rederives_the_pool_and_restore_scales_back(live: dict[str, Any]) -> None:
-    faults.clear()
+    fault_history.clear()
     result = stack_actions.scale_replicas(factor=2, configuration=live["config"])
     assert (result["replicas"], result["previous"]["replicas"]) == (4, 2)
     # the fixed profile re-derives each pool from the budget for four replicas
@@ -171,7 +171,7 @@ def test_scale_out_rederives_the_pool_and_restore_scales_back(live: dict[str, An
     assert result["app_connections_max"] <= result["app_budget"]
     assert len(result["replica_urls"]) == 4 and all(_serves(u) for u in result["replica_urls"])
     assert os.environ[stack_actions.REPLICA_URLS_ENV].split(",") == result["replica_urls"]
-    fault = faults.last_fault()
+    fault = fault_history.last_fault()
     assert fault is not None and fault.kind == "stack:scale" and "2 -> 4" in fault.target
 
     restored = stack_actions.restore_stack(configuration=live["config"])
@@ -187,7 +187,7 @@ def test_switching_profile_is_undone_by_restore(live: dict[str, Any]) -> None:
     result = stack_actions.switch_profile("incident", configuration=live["config"])
     assert (result["profile"], result["pool_max_per_replica"]) == ("incident", 100)
     assert result["fits_budget"] is False
-    fault = faults.last_fault()
+    fault = fault_history.last_fault()
     assert (
         fault is not None and fault.kind == "stack:profile" and "fixed -> incident" in fault.target
     )
@@ -208,7 +208,7 @@ def test_restart_component_replaces_the_process(live: dict[str, Any]) -> None:
     after = live["driver"].state().pids["app-1"]
     assert result["component"] == "app-1" and after != before
     assert _serves(result["replica_urls"][0])
-    fault = faults.last_fault()
+    fault = fault_history.last_fault()
     assert fault is not None and fault.kind == "stack:restart" and fault.target.endswith("app-1")
 
 

@@ -38,12 +38,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("activities", ("hubchaos.actions", "hubchaos.probes", "hubchaos.controls")),
     ("judgement", ("hubchaos.verdict", "hubchaos.journal", "hubchaos.score",
                    "hubchaos.diagnosis")),
-    ("activity helpers", ("hubchaos.activity", "hubchaos.traffic", "hubchaos.ledger",
-                          "hubchaos.faults")),
+    ("activity helpers", ("hubchaos.activity", "hubchaos.traffic", "hubchaos.ledger")),
     ("kubernetes stack", ("hubchaos.stack.kubernetes",)),
     ("manifests", ("hubchaos.budget", "hubchaos.kube")),
     ("stack", ("hubchaos.stack",)),
-    ("foundation", ("hubchaos.errors", "hubchaos.private", "hubchaos.reach")),
+    ("foundation", ("hubchaos.errors", "hubchaos.polling", "hubchaos.private",
+                    "hubchaos.reach")),
 )  # fmt: skip
 OUTSIDE_LAYERS = ("hubchaos", "hubchaos.proxy")  # the root package (version, discover hook)
 
@@ -122,12 +122,14 @@ def test_the_rules_catch_what_they_forbid() -> None:
         ("hubchaos.report.writer", "learninghub.app"),
         ("hubchaos.journal.facts", "hubchaos.report.plots"),
         ("hubchaos.errors", "hubchaos.stack.state"),
+        ("hubchaos.polling", "hubchaos.activity.settings"),
     ]
     allowed = [
         ("hubchaos.probes.pool", "hubchaos.activity.settings"),
         ("tests.hub.conftest", "learninghub.app"),
         ("hubchaos.cli.run", "hubchaos.runner"),
         ("hubchaos.proxy.api", "hubchaos.proxy.model"),
+        ("hubchaos.stack.readiness", "hubchaos.polling"),
     ]
     where = REPO / "x.py"
     for importer, imported in forbidden:

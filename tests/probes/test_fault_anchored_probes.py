@@ -15,7 +15,7 @@ import httpx
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from hubchaos import faults
+from hubchaos.ledger import history as fault_history
 from hubchaos.probes.baseline import value_at_first_fault
 from hubchaos.probes.delivery import delivered_since_fault
 from tests.probes.test_prometheus import Monitoring, monitoring  # noqa: F401  (fixture)
@@ -23,9 +23,9 @@ from tests.probes.test_prometheus import Monitoring, monitoring  # noqa: F401  (
 
 @pytest.fixture
 def no_faults() -> Iterator[None]:
-    faults.clear()
+    fault_history.clear()
     yield
-    faults.clear()
+    fault_history.clear()
 
 
 def _notify(receiver_url: str, alert: str, starts_at: float) -> None:
@@ -57,7 +57,7 @@ def test_precondition_reads_the_value_when_the_fault_began(
 ) -> None:
     monitoring.target.values["hubtest_baseline"] = 7
     monitoring.wait_scraped("hubtest_baseline", 7)
-    faults.record_fault("test", "baseline")
+    fault_history.note("test", "baseline")
     time.sleep(0.1)
     monitoring.target.values["hubtest_baseline"] = 70  # after the fault: must not count
     monitoring.wait_scraped("hubtest_baseline", 70)
@@ -86,7 +86,7 @@ def test_an_alert_started_by_the_fault_counts(
     monitoring: Monitoring,  # noqa: F811
     no_faults: None,
 ) -> None:
-    fault = faults.record_fault("test", "delivery")
+    fault = fault_history.note("test", "delivery")
     _notify(monitoring.receiver_url, "HubTestFresh", fault.started + 2)
     result = delivered_since_fault(
         "HubTestFresh", within_seconds=10, configuration=monitoring.configuration
@@ -100,7 +100,7 @@ def test_an_alert_left_over_from_before_the_fault_does_not_count(
     monitoring: Monitoring,  # noqa: F811
     no_faults: None,
 ) -> None:
-    fault = faults.record_fault("test", "delivery")
+    fault = fault_history.note("test", "delivery")
     # still firing from an earlier run: re-sent now, but it started a minute ago
     _notify(monitoring.receiver_url, "HubTestStale", fault.started - 60)
     started = time.monotonic()
@@ -113,6 +113,6 @@ def test_an_alert_left_over_from_before_the_fault_does_not_count(
 
 
 def test_an_unreachable_receiver_is_named(no_faults: None) -> None:
-    faults.record_fault("test", "delivery")
+    fault_history.note("test", "delivery")
     with pytest.raises(ActivityFailed, match=re.escape("webhook receiver at http://127.0.0.1:9")):
         delivered_since_fault("HubTest", within_seconds=1, receiver_url="http://127.0.0.1:9")

@@ -24,7 +24,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.hypothesis import within_tolerance
 from chaoslib.provider.python import validate_python_activity
 
-from hubchaos import faults
+from hubchaos.ledger import history as fault_history
 from hubchaos.probes.window import alert_detected, alerts_as_expected, peak_since_fault
 from tests.conftest import free_port
 from tests.monitoring.conftest import wait_until
@@ -38,9 +38,9 @@ ALERT_OK = {"type": "jsonpath", "path": "$.ok", "expect": True}
 
 @pytest.fixture
 def no_faults() -> Iterator[None]:
-    faults.clear()
+    fault_history.clear()
     yield
-    faults.clear()
+    fault_history.clear()
 
 
 @dataclass
@@ -123,7 +123,7 @@ def _detected(config: dict[str, Any], alert: str, within_s: float) -> dict[str, 
 
 
 def test_peak_below_the_limit_during_the_fault_passes(level: Level) -> None:
-    fault = faults.record_fault("test", "window")
+    fault = fault_history.note("test", "window")
     result = level.peak_once_scraped()
 
     assert result["peak"] == 3.0 and result["no_data"] is False
@@ -134,7 +134,7 @@ def test_peak_below_the_limit_during_the_fault_passes(level: Level) -> None:
 
 
 def test_peak_above_the_limit_during_the_fault_fails_even_after_recovery(level: Level) -> None:
-    faults.record_fault("test", "window")
+    fault_history.note("test", "window")
     level.peak_once_scraped()  # a quiet stretch first: the spike is not at the window's start
     level.set(9)
     level.set(3)  # recovered: a probe of the present would now pass
@@ -152,7 +152,7 @@ def test_a_peak_that_ended_before_the_fault_does_not_count(level: Level) -> None
     # The window's first point reads the last sample before the fault: let the
     # 3 be scraped again so the 50 lies more than a scrape interval back.
     time.sleep(2.5)
-    faults.record_fault("test", "window")
+    fault_history.note("test", "window")
 
     # With a fault, lookback_seconds is ignored: the 50 lies inside these 600 s.
     result = level.peak_once_scraped(lookback_seconds=600)
@@ -172,7 +172,7 @@ def test_without_a_fault_the_window_is_not_measured_yet(level: Level) -> None:
     assert before["since_fault"] is False and before["recent_peak"] == 9.0
     assert within_tolerance(PEAK_AT_MOST_5, before) is True
 
-    faults.record_fault("test", "window")
+    fault_history.note("test", "window")
     level.set(9)
     during = level.peak(lookback_seconds=30)
     assert during["measured"] is True and during["note"] == "since the first fault (test)"
@@ -195,7 +195,7 @@ def test_a_window_without_data_reads_as_zero_and_says_so(
     monitoring: Monitoring,  # noqa: F811
     no_faults: None,
 ) -> None:
-    faults.record_fault("test", "window")
+    fault_history.note("test", "window")
     config = monitoring.configuration
     for query in ("hubtest_window_absent", "vector(0) / 0"):  # no series; a 0/0 ratio (NaN)
         result = peak_since_fault(query, configuration=config)
@@ -231,7 +231,7 @@ def test_no_fault_yet_means_nothing_to_detect(no_faults: None) -> None:
 
 
 def test_an_alert_that_does_not_fire_fails(quiet: Monitoring) -> None:
-    faults.record_fault("test", "alert")
+    fault_history.note("test", "alert")
     time.sleep(1.5)  # a few evaluations of the rules with the fault off
 
     result = alert_detected("HubTestFault", within_seconds=30, configuration=quiet.configuration)
@@ -243,7 +243,7 @@ def test_an_alert_that_does_not_fire_fails(quiet: Monitoring) -> None:
 
 def test_an_alert_firing_after_the_fault_passes_in_time_and_fails_late(quiet: Monitoring) -> None:
     config = quiet.configuration
-    faults.record_fault("test", "alert")
+    fault_history.note("test", "alert")
     lag = 2.0
     time.sleep(lag)  # the alert cannot fire sooner than this after the fault
     quiet.target.values["hubtest_fault"] = 1
@@ -281,7 +281,7 @@ def test_expected_alerts_before_any_fault_are_not_measured_yet(no_faults: None) 
 
 def test_the_expected_page_passes_and_a_misleading_one_fails(quiet: Monitoring) -> None:
     config = quiet.configuration
-    faults.record_fault("test", "alerts")
+    fault_history.note("test", "alerts")
     time.sleep(1.5)
     nothing_yet = alerts_as_expected(["HubTestFault"], [], configuration=config)
     assert nothing_yet["missing"] == ["HubTestFault"]
@@ -315,7 +315,7 @@ def test_the_expected_page_passes_and_a_misleading_one_fails(quiet: Monitoring) 
 def test_an_unreachable_prometheus_is_one_clear_line(no_faults: None) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
     config = {"hubchaos_prometheus_url": url}
-    faults.record_fault("test", "unreachable")
+    fault_history.note("test", "unreachable")
     probes = {
         "peak_since_fault": lambda: peak_since_fault("up", timeout_seconds=2, configuration=config),
         "alert_detected": lambda: alert_detected("Hub", timeout_seconds=2, configuration=config),

@@ -1,9 +1,8 @@
-"""The driver interface: one factory, the recorded environment, the session's guard, polling."""
+"""The driver interface: one factory, the recorded environment, the session's guard."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from hubchaos.stack.docker import DockerStack
 from hubchaos.stack.drivers import DRIVERS, driver_for, open_service_faults, open_stack
 from hubchaos.stack.local import LocalStack
 from hubchaos.stack.session import StackSession
-from hubchaos.stack.wait import poll_until
 
 
 def test_every_registered_driver_is_a_base_stack_named_by_its_env(tmp_path: Path) -> None:
@@ -59,30 +57,3 @@ def test_a_session_without_start_names_the_missing_stack(tmp_path: Path) -> None
         session.open()
     session.close()
     assert session.notes == []
-
-
-def test_poll_until_returns_as_soon_as_the_condition_holds() -> None:
-    calls: list[int] = []
-
-    def attempt() -> int:
-        calls.append(1)
-        return len(calls)
-
-    value, done = poll_until(attempt, lambda n: n >= 3, deadline_s=5.0, interval_s=0.01)
-    assert (value, done) == (3, True)
-    assert len(calls) == 3
-
-
-def test_poll_until_gives_the_last_result_when_the_deadline_passes() -> None:
-    seen: list[int] = []
-    started = time.monotonic()
-    value, done = poll_until(
-        lambda: len(seen), lambda n: False, deadline_s=0.3, interval_s=0.01,
-        growth=2.0, max_interval_s=0.05, on_wait=seen.append,
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
-    assert done is False
-    assert 0.3 <= elapsed < 2.0  # generous: a loaded machine sleeps late
-    assert value == len(seen)  # the last attempt, at the deadline, was not waited on
-    assert seen == list(range(len(seen)))
-    assert 4 <= len(seen) <= 40  # the pause grew to 0.05 s and no further

@@ -10,12 +10,12 @@ import time
 from typing import Any
 
 from hubchaos.errors import UserError
+from hubchaos.polling import poll_until
 from hubchaos.stack.docker.config import proxy_specs
 from hubchaos.stack.docker.containers import Project, describe
 from hubchaos.stack.endpoints import url
 from hubchaos.stack.ports import Ports
 from hubchaos.stack.toxiproxy_setup import ensure_proxies
-from hubchaos.stack.wait import poll_until
 
 __all__ = ["STOP_TIMEOUT_S", "ContainerFaults"]
 
@@ -110,13 +110,13 @@ class ContainerFaults:
     def wait_docker_healthy(self, service: str, deadline_s: float = 30.0) -> dict[str, Any]:
         """Wait until the engine's own health check of `service` passes (it runs every few
         seconds, so it lags behind the host-side check after a fault)."""
-        item, _ = poll_until(
-            lambda: describe(self.container(service)),
-            lambda item: item["health"] in ("healthy", "none"),
+        return poll_until(
+            lambda _left: describe(self.container(service)),
             deadline_s,
-            interval_s=0.5,
-        )
-        return item
+            0.5,
+            done=lambda item: item["health"] in ("healthy", "none"),
+            look_at_deadline=True,
+        ).last()
 
     def _await_again(self, service: str, started: float, live_only: bool = False) -> None:
         """Wait for a service back from a fault; a fresh proxy server gets its proxies again."""

@@ -1,18 +1,22 @@
 """Loopback port-forwards to the hub's Services (kubectl port-forward --address 127.0.0.1).
 
 Each forward is a process of the state directory's process table, so `down`
-stops it like any local part, and a stray one is found by its mark.
+stops it like any local part, and a stray one is found by its mark. kubectl
+runs under a keeper (keeper.py) that restarts it when a reset connection
+ends the whole forward.
 """
 
 from __future__ import annotations
 
 import shutil
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from hubchaos.errors import StackError
+from hubchaos.polling import poll_until
 from hubchaos.stack.local.processes import ProcessTable, is_ours
 from hubchaos.stack.ports import HOST, Ports
 
@@ -51,22 +55,32 @@ def start_forwards(
     if kubectl is None:
         raise StackError("port-forward", "kubectl not found on PATH (it runs the port-forwards)")
     for forward in plan:
-        argv = [kubectl, f"--kubeconfig={kubeconfig}", f"--context={context}",
+        argv = [sys.executable, "-m", "hubchaos.stack.kubernetes.keeper",
+                kubectl, f"--kubeconfig={kubeconfig}", f"--context={context}",
                 f"--namespace={namespace}", "port-forward", "--address", HOST, forward.target,
                 *(f"{local}:{remote}" for local, remote in forward.ports)]  # fmt: skip
         table.spawn(forward.name, argv)
-    deadline = time.monotonic() + FORWARD_DEADLINE_S
+    deadline = time.monotonic() + FORWARD_DEADLINE_S  # one for all of them
     for forward in plan:
         for local, _ in forward.ports:
-            while not _listening(local):
-                record = table.record(forward.name)
-                if record is None or not is_ours(record):
-                    raise StackError(forward.name, f"kubectl port-forward {forward.target} "
-                                     "exited", str(table.log_file(forward.name)))  # fmt: skip
-                if time.monotonic() > deadline:
-                    raise StackError(forward.name, f"127.0.0.1:{local} not listening",
-                                     str(table.log_file(forward.name)))  # fmt: skip
-                time.sleep(0.1)
+            _await_listening(table, forward, local, max(0.0, deadline - time.monotonic()))
+
+
+def _await_listening(table: ProcessTable, forward: Forward, local: int, seconds: float) -> None:
+    """Until 127.0.0.1:`local` accepts; StackError when its kubectl exits or time runs out."""
+
+    def listening(_left: float) -> bool:
+        if _listening(local):
+            return True
+        record = table.record(forward.name)
+        if record is None or not is_ours(record):
+            raise StackError(forward.name, f"kubectl port-forward {forward.target} "
+                             "exited", str(table.log_file(forward.name)))  # fmt: skip
+        return False
+
+    if not poll_until(listening, seconds, 0.1, look_at_deadline=True).held:
+        raise StackError(forward.name, f"127.0.0.1:{local} not listening",
+                         str(table.log_file(forward.name)))  # fmt: skip
 
 
 def stop_forwards(table: ProcessTable) -> list[str]:

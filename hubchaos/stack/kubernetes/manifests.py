@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import StackError, UserError
 from hubchaos.kube.kustomize import KustomizeError, build
+from hubchaos.polling import poll_until
 from hubchaos.stack.environments import environment_path
 
 __all__ = [
@@ -99,21 +99,27 @@ class HubObjects:
         from kubernetes.dynamic.exceptions import NotFoundError
 
         namespaces = self._dynamic.resources.get(api_version="v1", kind="Namespace")
-        deadline = time.monotonic() + 120
-        try:
-            # A namespace a previous `down` deleted refuses new objects until it is gone.
-            while namespaces.get(name=self.namespace).status.phase == "Terminating":
-                if time.monotonic() > deadline:
-                    raise StackError("kubernetes", f"namespace {self.namespace} is still "
-                                     "being deleted: try again in a minute")  # fmt: skip
-                time.sleep(1.0)
+
+        def phase(_left: float) -> str | None:
+            try:
+                return str(namespaces.get(name=self.namespace).status.phase)
+            except NotFoundError:
+                return None
+
+        # A namespace a previous `down` deleted refuses new objects until it is gone.
+        polled = poll_until(
+            phase, 120, 1.0, done=lambda found: found != "Terminating", look_at_deadline=True
+        )
+        if not polled.held:
+            raise StackError("kubernetes", f"namespace {self.namespace} is still "
+                             "being deleted: try again in a minute")  # fmt: skip
+        if polled.value is not None:
             return False
-        except NotFoundError:
-            labels = {"app.kubernetes.io/managed-by": "hubchaos"}
-            metadata = {"name": self.namespace, "labels": labels}
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
-            namespaces.create(body=body)
-            return True
+        labels = {"app.kubernetes.io/managed-by": "hubchaos"}
+        metadata = {"name": self.namespace, "labels": labels}
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+        namespaces.create(body=body)
+        return True
 
     def check(self, objects: list[dict[str, Any]]) -> None:
         """Server-side dry run of every object: nothing is created, every refusal is named."""
@@ -175,13 +181,13 @@ class HubObjects:
             namespaces.delete(name=self.namespace)
 
     def wait_no_pods(self, deadline_s: float) -> None:
-        deadline = time.monotonic() + deadline_s
-        while self.pods():
-            if time.monotonic() > deadline:
-                names = ", ".join(p.metadata.name for p in self.pods())
-                self.progress(f"warning: pods still terminating in {self.namespace}: {names}")
-                return
-            time.sleep(1.0)
+        polled = poll_until(
+            lambda _left: self.pods(), deadline_s, 1.0, done=lambda pods: not pods,
+            look_at_deadline=True,
+        )  # fmt: skip
+        if not polled.held:
+            names = ", ".join(p.metadata.name for p in polled.last())
+            self.progress(f"warning: pods still terminating in {self.namespace}: {names}")
 
     def pods(self) -> list[Any]:
         pods = self._dynamic.resources.get(api_version="v1", kind="Pod")

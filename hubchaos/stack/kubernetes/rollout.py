@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubchaos.errors import StackError
+from hubchaos.polling import poll_until
 from hubchaos.stack.kubernetes.manifests import HubObjects
 
 __all__ = ["ROLLOUT_DEADLINE_S", "hopeless_pod", "wait_rollouts", "workload_ready"]
@@ -61,24 +62,32 @@ def wait_rollouts(
     started = time.monotonic()
     pending = {(w["apiVersion"], w["kind"], w["metadata"]["name"]) for w in workloads}
     last_note = 0.0
-    while pending:
+
+    def still_pending(_left: float) -> set[tuple[str, str, str]]:
         for key in sorted(pending):
             if workload_ready(hub.get(*key)):
                 pending.discard(key)
                 progress(f"  {key[1].lower()}/{key[2]} ready ({time.monotonic() - started:.0f} s)")
-        if not pending:
-            break
-        stuck = hopeless_pod(hub.pods())
-        if stuck:
-            raise StackError("kubernetes", f"{stuck}: load the image or fix the pod")
+        if pending:
+            stuck = hopeless_pod(hub.pods())
+            if stuck:
+                raise StackError("kubernetes", f"{stuck}: load the image or fix the pod")
+        return pending
+
+    def note(_pending: set[tuple[str, str, str]]) -> None:
+        nonlocal last_note
         elapsed = time.monotonic() - started
-        if elapsed > deadline_s:
-            names = ", ".join(f"{kind.lower()}/{name}" for _, kind, name in sorted(pending))
-            raise StackError("kubernetes", f"not ready after {deadline_s:.0f} s: {names} "
-                             f"(kubectl -n {hub.namespace} describe pods)")  # fmt: skip
         if elapsed - last_note >= 10:
             last_note = elapsed
             waiting = ", ".join(name for _, _, name in sorted(pending))
             progress(f"  waiting for {waiting} ({elapsed:.0f} s)")
-        time.sleep(1.0)
+
+    polled = poll_until(
+        still_pending, deadline_s, 1.0, done=lambda left: not left, look_at_deadline=True,
+        on_wait=note,
+    )  # fmt: skip
+    if not polled.held:
+        names = ", ".join(f"{kind.lower()}/{name}" for _, kind, name in sorted(pending))
+        raise StackError("kubernetes", f"not ready after {deadline_s:.0f} s: {names} "
+                         f"(kubectl -n {hub.namespace} describe pods)")  # fmt: skip
     return time.monotonic() - started

@@ -19,13 +19,13 @@ from pathlib import Path
 import psycopg
 
 from hubchaos.errors import StackError
+from hubchaos.polling import poll_until
 from hubchaos.stack import endpoints
 from hubchaos.stack.credentials import superuser_password
 from hubchaos.stack.local.layout import Layout
 from hubchaos.stack.local.postgres import PostgresCluster
 from hubchaos.stack.profiles import Budget, ResolvedProfile
 from hubchaos.stack.readiness import Progress, tail
-from hubchaos.stack.wait import poll_until
 
 START_DEADLINE_S = 60.0
 MIGRATE_DEADLINE_S = 300.0
@@ -94,7 +94,10 @@ class StackDatabase:
                 break
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            poll_until(self.pid, lambda pid: pid is None, 5.0)
+            poll_until(
+                lambda _left: self.pid(), 5.0, 0.05, done=lambda pid: pid is None,
+                look_at_deadline=True,
+            )  # fmt: skip
         return True
 
     def check(self) -> str | None:

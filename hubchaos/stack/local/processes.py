@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hubchaos.errors import StackError
-from hubchaos.stack.wait import poll_until
+from hubchaos.polling import poll_until
 
 # Every spawned process carries this variable (value: the stack's state dir), so
 # `down` can find one whose pidfile was never written (killed between fork and write).
@@ -155,7 +155,13 @@ class ProcessTable:
         strays = self.strays()
         for pid in strays:
             _signal_process_and_group(pid, signal.SIGTERM)
-        poll_until(lambda: any(_alive(pid) for pid in strays), lambda alive: not alive, deadline_s)
+        poll_until(
+            lambda _left: any(_alive(pid) for pid in strays),
+            deadline_s,
+            0.05,
+            done=lambda alive: not alive,
+            look_at_deadline=True,
+        )
         for pid in strays:
             if _alive(pid):
                 _signal_process_and_group(pid, signal.SIGKILL)
@@ -283,7 +289,7 @@ def _wait_gone(record: ProcessRecord, deadline_s: float) -> bool:
         _reap(record.pid)
         return not is_ours(record)
 
-    return poll_until(gone, bool, deadline_s)[1]
+    return poll_until(lambda _left: gone(), deadline_s, 0.05, look_at_deadline=True).held
 
 
 def _reap(pid: int) -> None:
