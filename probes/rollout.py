@@ -23,7 +23,7 @@ from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
 from hubchaos.activity.errors import failed
-from hubchaos.activity.polling import poll_until
+from hubchaos.polling import poll_until
 from hubchaos.probes.prometheus import promql_instant
 
 __all__ = ["wait_for_fresh_replicas"]

@@ -146,7 +146,7 @@ def _check_db_latency(hub: ClusterHub, journal: dict[str, Any]) -> None:
     assert removed["removed"] == ["db_latency_200ms"]
     spike = _activity(journal, "students-open-dashboards-and-chat")["output"]
     assert spike["latency_ms"]["max"] >= 800  # 4 queries at 200 ms each: the toxic was there
-    slow_share = _after(journal, "dashboards-answer-within-3s-or-fail-fast")["output"]["peak"]
+    slow_share = _after(journal, "dashboards-answer-within-5s-or-fail-fast")["output"]["peak"]
     assert (slow_share <= 0.05) == (hub.profile == "fixed"), slow_share
 
 
@@ -164,7 +164,7 @@ def test_experiment_on_the_cluster(
     if code == 1:
         deviated = {
             "incident-replay": "postgres-connections-stayed-inside-the-budget",
-            "db-latency": "dashboards-answer-within-3s-or-fail-fast",
+            "db-latency": "dashboards-answer-within-5s-or-fail-fast",
         }[experiment]
         assert deviated in stderr, stderr[-2000:]
     CHECKS[experiment](cluster_hub, journal)
