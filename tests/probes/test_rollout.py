@@ -39,3 +39,26 @@ def test_an_unreachable_cluster_is_named(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_wait_must_be_positive() -> None:
     with pytest.raises(ActivityFailed, match="timeout_seconds must be greater than 0"):
         wait_for_fresh_replicas("learninghub", "hub", 0)
+
+
+def test_chaoslib_discovers_and_validates_the_probe() -> None:
+    from chaoslib.discovery.discover import discover_activities
+    from chaoslib.provider.python import validate_python_activity
+
+    from hubchaos.discovery import PROBE_MODULES
+
+    assert "hubchaos.probes.rollout" in PROBE_MODULES
+    discovered = discover_activities("hubchaos.probes.rollout", "probe")
+    assert [a["name"] for a in discovered] == ["wait_for_fresh_replicas"]
+    validate_python_activity(
+        {
+            "type": "probe",
+            "name": "fresh-pods",
+            "provider": {
+                "type": "python",
+                "module": "hubchaos.probes.rollout",
+                "func": "wait_for_fresh_replicas",
+                "arguments": {"name": "learninghub", "ns": "hubchaos", "timeout_seconds": 60},
+            },
+        }
+    )
