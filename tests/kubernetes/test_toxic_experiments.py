@@ -1,15 +1,15 @@
 """The incident replay and db-latency on the local cluster, faults through the in-cluster proxy.
 
-experiments/incident-replay.yaml runs unchanged on `hubchaos up --env kubernetes`:
-its login flood goes through hub_db (the in-cluster proxy's listener, port-forwarded
-like the local stack's) and nothing in it assumes local replicas, so it has no
-Kubernetes copy. experiments/db-latency.yaml cannot (its restart of every replica
-is a local stack action, which the Kubernetes driver refuses): its Kubernetes form
-is experiments/kubernetes/db-latency.yaml. Each passes on `fixed` and deviates on
-`incident` through `hubchaos run`; afterwards the proxy lists no toxic and
-`hubchaos status` no fault. One `hubchaos up` per profile serves both experiments
-(the replay first: db-latency restarts the pods, so it starts from idle pools
-whatever ran before it).
+Neither local experiment runs unchanged on `hubchaos up --env kubernetes`: db-latency
+restarts every replica with a local stack action the Kubernetes driver refuses, and
+the replay's 5 s bound on dashboard p95 flipped its `fixed` verdict on a loaded node
+(2 runs in 6). experiments/kubernetes/ holds both for a cluster. Each passes on
+`fixed` and deviates on `incident` through `hubchaos run`; the login flood and the
+latency toxic go through hub_db, the in-cluster proxy's listener (port-forwarded
+like the local stack's), and afterwards the proxy lists no toxic and `hubchaos
+status` no fault. One `hubchaos up` per profile serves both experiments (the replay
+first: db-latency restarts the pods, so it starts from idle pools whatever ran
+before it).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tests.stack.conftest import free_port_offset, run_cli
 pytestmark = [pytest.mark.kubernetes, pytest.mark.slow]
 
 EXPERIMENTS = {
-    "incident-replay": REPO / "experiments" / "incident-replay.yaml",
+    "incident-replay": REPO / "experiments" / "kubernetes" / "incident-replay.yaml",
     "db-latency": REPO / "experiments" / "kubernetes" / "db-latency.yaml",
 }
 VERDICT = {"fixed": 0, "incident": 1}
@@ -146,10 +146,21 @@ def _check_db_latency(hub: ClusterHub, journal: dict[str, Any]) -> None:
     assert removed["removed"] == ["db_latency_200ms"]
     spike = _activity(journal, "students-open-dashboards-and-chat")["output"]
     assert spike["latency_ms"]["max"] >= 800  # 4 queries at 200 ms each: the toxic was there
-    slow_share = _after(journal, "dashboards-answer-within-5s-or-fail-fast")["output"]["peak"]
-    assert (slow_share <= 0.05) == (hub.profile == "fixed"), slow_share
+    missed = [p["activity"]["name"] for p in journal["steady_states"]["after"]["probes"]
+              if not p["tolerance_met"]]  # fmt: skip
+    # incident: pages stall, or the uncapped pools take PostgreSQL's last slots first
+    assert len(missed) == (0 if hub.profile == "fixed" else 1), missed
+    assert set(missed) <= set(DEVIATES_ON["db-latency"]), missed
 
 
+# the probes whose miss is the incident's deviation (chaoslib stops at the first)
+DEVIATES_ON = {
+    "incident-replay": ("postgres-connections-stayed-inside-the-budget",),
+    "db-latency": (
+        "dashboards-answer-within-5s-or-fail-fast",
+        "postgres-connections-stayed-inside-the-budget",
+    ),
+}
 CHECKS = {"incident-replay": _check_incident_replay, "db-latency": _check_db_latency}
 
 
@@ -162,11 +173,7 @@ def test_experiment_on_the_cluster(
     print(f"{experiment} on {cluster_hub.profile}: exit {code} in {seconds:.1f} s")
     assert code == VERDICT[cluster_hub.profile], stderr[-4000:]
     if code == 1:
-        deviated = {
-            "incident-replay": "postgres-connections-stayed-inside-the-budget",
-            "db-latency": "dashboards-answer-within-5s-or-fail-fast",
-        }[experiment]
-        assert deviated in stderr, stderr[-2000:]
+        assert any(probe in stderr for probe in DEVIATES_ON[experiment]), stderr[-2000:]
     CHECKS[experiment](cluster_hub, journal)
     _assert_left_clean(cluster_hub, journal)
 
