@@ -31,6 +31,7 @@ PROBE_MODULES = (
     "hubchaos.probes.container",
     "hubchaos.probes.node",
     "hubchaos.probes.autoscaler",
+    "hubchaos.probes.rollout",
 )
 
 

@@ -108,12 +108,17 @@ def local_cluster() -> Iterator[LocalCluster]:
         cluster_down(layout, lambda line: None)
 
 
-@pytest.fixture
-def hub_namespace(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> str:
-    """`hubchaos` (the default) on the session's own cluster; one per test on a shared one."""
-    if not local_cluster.shared:
+def namespace_for(cluster: LocalCluster, key: str) -> str:
+    """`hubchaos` (the default) on the session's own cluster; one per `key` on a shared one."""
+    if not cluster.shared:
         return "hubchaos"
     import hashlib
 
-    digest = hashlib.sha256(f"{os.getpid()}:{request.node.nodeid}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(f"{os.getpid()}:{key}".encode()).hexdigest()[:8]
     return f"hubchaos-{digest}"
+
+
+@pytest.fixture
+def hub_namespace(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> str:
+    """`hubchaos` (the default) on the session's own cluster; one per test on a shared one."""
+    return namespace_for(local_cluster, request.node.nodeid)
