@@ -4,7 +4,9 @@ No CoreDNS image can be had here, and a pod cannot reach the apiserver (it liste
 on the host's loopback only), so the host answers instead: this small server binds
 the bridge's gateway address (IP_FREEBIND: before the bridge exists) and answers
 A queries for `<service>.<namespace>.svc.cluster.local` with the Service's cluster
-IP, read from the apiserver with the admin certificate. Every other name is
+IP (a headless Service: one A record per ready endpoint, as CoreDNS does, so
+Prometheus' DNS discovery finds every learninghub pod), read from the apiserver
+with the admin certificate. Every other name is
 NXDOMAIN: the sandbox has no outside world to forward to.
 
 Run as `python -m hubchaos.cluster.dns KUBECONFIG_DIR APISERVER_PORT ADDRESS`.
@@ -23,7 +25,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CLUSTER_DOMAIN", "answer", "parse_question", "serve"]
+__all__ = ["CLUSTER_DOMAIN", "Addresses", "answer", "parse_question", "serve"]
 
 CLUSTER_DOMAIN = "svc.cluster.local"
 _IP_FREEBIND = 15
@@ -45,52 +47,58 @@ def parse_question(packet: bytes) -> tuple[int, int, str, int, int]:
     return query_id, flags, ".".join(labels).lower(), qtype, offset + 5
 
 
-def answer(packet: bytes, services: dict[tuple[str, str], str]) -> bytes:
-    """The reply to `packet`: an A record for a known Service, else NXDOMAIN/empty."""
+Addresses = str | list[str]  # a cluster IP, or a headless Service's ready endpoints
+
+
+def answer(packet: bytes, services: dict[tuple[str, str], Addresses]) -> bytes:
+    """The reply to `packet`: A records for a known Service, else NXDOMAIN/empty."""
     query_id, flags, name, qtype, end = parse_question(packet)
-    address = None
+    found: Addresses | None = None
     if name.endswith("." + CLUSTER_DOMAIN):
         parts = name[: -len(CLUSTER_DOMAIN) - 1].split(".")
         if len(parts) == 2:
-            address = services.get((parts[1], parts[0]))
+            found = services.get((parts[1], parts[0]))
     recursion = flags & 0x0100
-    if address is None:
+    if not found:
         header = struct.pack("!HHHHHH", query_id, 0x8083 | recursion, 1, 0, 0, 0)
         return header + packet[12:end]
-    records = b""
-    if qtype == 1:  # A; AAAA and the rest: the name exists, no record of that type
-        ip = ipaddress.IPv4Address(address).packed
-        records = struct.pack("!HHHIH", 0xC00C, 1, 1, _TTL_S, 4) + ip
-    count = 1 if records else 0
-    header = struct.pack("!HHHHHH", query_id, 0x8080 | recursion, 1, count, 0, 0)
+    addresses = [found] if isinstance(found, str) else found
+    if qtype != 1:  # AAAA and the rest: the name exists, no record of that type
+        addresses = []
+    records = b"".join(
+        struct.pack("!HHHIH", 0xC00C, 1, 1, _TTL_S, 4) + ipaddress.IPv4Address(ip).packed
+        for ip in addresses
+    )
+    header = struct.pack("!HHHHHH", query_id, 0x8080 | recursion, 1, len(addresses), 0, 0)
     return header + packet[12:end] + records
 
 
 class _Services:
-    """(namespace, name) -> cluster IP, refreshed from the apiserver at most every 2 s."""
+    """(namespace, name) -> addresses, refreshed from the apiserver at most every 2 s."""
 
     def __init__(self, pki: Path, apiserver_port: int) -> None:
         self._context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
         self._context.load_cert_chain(pki / "admin.crt", pki / "admin.key")
         self._url = f"https://127.0.0.1:{apiserver_port}/api/v1/services"
-        self._table: dict[tuple[str, str], str] = {}
+        self._table: dict[tuple[str, str], Addresses] = {}
         self._fetched = 0.0
 
-    def table(self) -> dict[tuple[str, str], str]:
+    def table(self) -> dict[tuple[str, str], Addresses]:
         if time.monotonic() - self._fetched > _CACHE_S:
             try:
-                table = {
+                table: dict[tuple[str, str], Addresses] = {
                     (i["metadata"]["namespace"], i["metadata"]["name"]): i["spec"]["clusterIP"]
                     for i in self._items("services")
                     if i["spec"].get("clusterIP") not in (None, "", "None")
                 }
-                # A headless Service: the first ready address of its endpoints.
+                # A headless Service: every ready address of its endpoints (UDP's
+                # 512 bytes hold 29 records; a hub has far fewer pods).
                 for item in self._items("endpoints"):
                     key = (item["metadata"]["namespace"], item["metadata"]["name"])
                     addresses = [a["ip"] for s in item.get("subsets") or []
                                  for a in s.get("addresses") or []]  # fmt: skip
                     if key not in table and addresses:
-                        table[key] = addresses[0]
+                        table[key] = addresses[:29]
                 self._table = table
                 self._fetched = time.monotonic()
             except (OSError, ValueError, KeyError):

@@ -38,6 +38,16 @@ def test_a_service_name_resolves_to_its_cluster_ip() -> None:
     assert socket.inet_ntoa(reply[-4:]) == "10.0.0.23"
 
 
+def test_a_headless_service_answers_every_ready_endpoint() -> None:
+    pods = ["10.213.0.5", "10.213.0.6", "10.213.0.9"]
+    reply = answer(_query("learninghub-pods.hubchaos.svc.cluster.local"),
+                   {("hubchaos", "learninghub-pods"): pods})  # fmt: skip
+    query_id, flags, _, answers = struct.unpack("!HHHH", reply[:8])
+    assert (query_id, flags & 0x000F, answers) == (7, 0, 3)
+    records = reply[-16 * 3 :]
+    assert [socket.inet_ntoa(records[i * 16 + 12 : i * 16 + 16]) for i in range(3)] == pods
+
+
 def test_an_unknown_name_is_nxdomain_and_aaaa_of_a_known_one_is_empty() -> None:
     unknown = answer(_query("mysql.hubchaos.svc.cluster.local"), SERVICES)
     assert struct.unpack("!HHHH", unknown[:8])[1] & 0x000F == 3
