@@ -109,9 +109,8 @@ def local_cluster() -> Iterator[LocalCluster]:
 
 
 def namespace_for(cluster: LocalCluster, key: str) -> str:
-    """`hubchaos` (the default) on the session's own cluster; one per `key` on a shared one."""
-    if not cluster.shared:
-        return "hubchaos"
+    """A namespace of its own per `key`: a test never meets the previous one's namespace
+    still terminating, nor another engineer's on a shared cluster."""
     import hashlib
 
     digest = hashlib.sha256(f"{os.getpid()}:{key}".encode()).hexdigest()[:8]
@@ -120,5 +119,11 @@ def namespace_for(cluster: LocalCluster, key: str) -> str:
 
 @pytest.fixture
 def hub_namespace(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> str:
-    """`hubchaos` (the default) on the session's own cluster; one per test on a shared one."""
+    """The namespace a test deploys into (`namespace_for` its node id)."""
     return namespace_for(local_cluster, request.node.nodeid)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The teardown test stops the session's cluster: it runs after every other test,
+    whatever the other files are called (a stable sort keeps their order)."""
+    items.sort(key=lambda item: item.path.name == "test_teardown.py")

@@ -1,6 +1,6 @@
 """`hubchaos cluster down` leaves no process, shim, mount, network namespace, bridge or
-iptables rule behind. It runs after every other test of the session's cluster (the
-file sorts last)."""
+iptables rule behind. It runs after every other test of the session's cluster
+(`pytest_collection_modifyitems` in conftest.py puts it last)."""
 
 from __future__ import annotations
 
