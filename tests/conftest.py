@@ -20,6 +20,28 @@ def free_port() -> int:
         return port
 
 
+_REFUSING: list[socket.socket] = []
+
+
+def refused_port() -> int:
+    """A loopback port that refuses every connection for the rest of the session.
+
+    The socket stays bound but never listens: a port merely freed can be handed
+    to the next server that binds port 0 (a port-forward, a test's own server),
+    and a "dead" address that suddenly answers flips the test.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _REFUSING.append(sock)
+    port: int = sock.getsockname()[1]
+    return port
+
+
+def pytest_sessionfinish() -> None:
+    while _REFUSING:
+        _REFUSING.pop().close()
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """A private PostgreSQL 15 cluster for the whole test session."""

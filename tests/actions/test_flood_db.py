@@ -18,7 +18,7 @@ import pytest
 
 from hubchaos.actions.flood import flood_db_connections, flood_tcp_connections, stop_floods
 from hubchaos.stack.local.postgres import PostgresCluster
-from tests.conftest import free_port
+from tests.conftest import refused_port
 
 FLOOD_ROLE = "hubchaos_test_flooder"
 LIMITED_ROLE = "hubchaos_test_limited"
@@ -163,7 +163,7 @@ def test_bad_password_and_closed_port_are_reported_by_kind(
         }
     ]
     closed = flood_db_connections(
-        count=2, rate=100, hold_seconds=0, dsn=f"postgresql://x:y@127.0.0.1:{free_port()}/db"
+        count=2, rate=100, hold_seconds=0, dsn=f"postgresql://x:y@127.0.0.1:{refused_port()}/db"
     )
     assert closed["refusals"] == []
     assert closed["errors_by_kind"] == {"connection_refused": 2}
@@ -325,6 +325,6 @@ def test_tcp_flood_holds_sockets_and_reports_refusals(postgres_cluster: Postgres
     assert held["succeeded"] == 10 and held["peak_open"] == 10 and held["failed"] == 0
     assert held["connect_latency_ms"]["count"] == 10
     assert held["open_at_end"] == 0
-    refused = flood_tcp_connections(host="127.0.0.1", port=free_port(), count=3, rate=500)
+    refused = flood_tcp_connections(host="127.0.0.1", port=refused_port(), count=3, rate=500)
     assert refused["succeeded"] == 0
     assert refused["errors_by_kind"] == {"connection_refused": 3}

@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from hubchaos.actions.flood import http_spike, stop_floods
-from tests.conftest import free_port
+from tests.conftest import free_port, refused_port
 
 SLOW_SECONDS = 0.2
 SLOW_503_SECONDS = 1.0  # far beyond the fast-503 threshold the tests use
@@ -213,7 +213,7 @@ def test_timeouts_and_refused_connections_are_errors_by_kind(base_url: str) -> N
     assert hung["error_rate"] == 1.0
     assert hung["duration_seconds"] < 3
     refused = http_spike(
-        url=f"http://127.0.0.1:{free_port()}/", concurrency=2, duration_seconds=5, max_requests=4
+        url=f"http://127.0.0.1:{refused_port()}/", concurrency=2, duration_seconds=5, max_requests=4
     )
     assert refused["errors_by_kind"] == {"connection_refused": 4}
     assert refused["status_counts"] == {}

@@ -16,7 +16,7 @@ from chaoslib.provider.python import run_python_activity, validate_python_activi
 
 from hubchaos import ledger as fault_ledger
 from hubchaos.actions import toxiproxy as tp
-from tests.conftest import free_port
+from tests.conftest import refused_port
 from tests.proxy.conftest import (  # noqa: F401  (fixtures)
     api_client,
     api_fixture,
@@ -232,7 +232,7 @@ def test_server_errors_name_the_server_and_the_cause(
 
 
 def test_bad_arguments_fail_before_any_call(config: dict[str, Any]) -> None:
-    unreachable = {"hubchaos_toxiproxy_url": f"http://127.0.0.1:{free_port()}"}
+    unreachable = {"hubchaos_toxiproxy_url": f"http://127.0.0.1:{refused_port()}"}
     with pytest.raises(ActivityFailed, match="stream must be one of"):
         tp.add_latency("hub_db", 10, stream="sideways", configuration=unreachable)
     with pytest.raises(ActivityFailed, match="toxicity must be between 0 and 1"):
@@ -244,7 +244,7 @@ def test_bad_arguments_fail_before_any_call(config: dict[str, Any]) -> None:
 
 
 def test_unreachable_toxiproxy_is_named_with_the_cause() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{refused_port()}"
     with pytest.raises(ActivityFailed) as failure:
         tp.disable_proxy("hub_db", configuration={"hubchaos_toxiproxy_url": url})
     assert (

@@ -11,7 +11,7 @@ from hubchaos.controls.timeline import Sampler
 from hubchaos.diagnosis.live import LiveDiagnosis
 from hubchaos.diagnosis.report import likely_cause_section
 from hubchaos.report.writer import write_report
-from tests.conftest import free_port
+from tests.conftest import refused_port
 
 DATA = Path(__file__).parent / "data"
 REPORT_DATA = Path(__file__).parents[1] / "report" / "data"
@@ -51,7 +51,7 @@ def test_a_journal_without_a_recorded_diagnosis_is_diagnosed_from_its_evidence()
 
 
 def test_the_plain_output_announces_each_new_top_finding_once() -> None:
-    sampler = Sampler(f"http://127.0.0.1:{free_port()}")  # never started: we feed it
+    sampler = Sampler(f"http://127.0.0.1:{refused_port()}")  # never started: we feed it
     said: list[str] = []
     live = LiveDiagnosis("unused", sampler=sampler, announce=said.append)
     journal = recorded("incident-replay.incident")
@@ -74,7 +74,7 @@ def test_the_plain_output_announces_each_new_top_finding_once() -> None:
 
 
 def test_before_any_fault_there_is_nothing_to_announce() -> None:
-    sampler = Sampler(f"http://127.0.0.1:{free_port()}")
+    sampler = Sampler(f"http://127.0.0.1:{refused_port()}")
     said: list[str] = []
     live = LiveDiagnosis("unused", sampler=sampler, announce=said.append)
     now = datetime.now(UTC)

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from learninghub.migrate import migrate
 from learninghub.seed import SeedSize
-from tests.conftest import free_port
+from tests.conftest import free_port, refused_port
 from tests.hub.conftest import HubDatabase, run_migrate
 
 FULL_SIZE = {
@@ -115,7 +115,7 @@ def test_migrate_bad_input_is_one_line(hub_db: HubDatabase) -> None:
         "--role-connection-limit must be -1",
     )
     assert_one_line_error(
-        run_cli("migrate", "--dsn", f"postgresql://hubchaos:hubchaos@127.0.0.1:{free_port()}/x"),
+        run_cli("migrate", "--dsn", f"postgresql://hubchaos:hubchaos@127.0.0.1:{refused_port()}/x"),
         "cannot connect to 127.0.0.1:",
     )
 

@@ -5,11 +5,11 @@ No cluster is needed: each case must be refused before anything is sent.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import yaml
 
+from tests.conftest import refused_port
 from tests.stack.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,12 +26,6 @@ def _kubeconfig(path: Path, server: str, context: str = "somewhere") -> Path:
     }
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # closed again when the probe goes
 
 
 def _one_line_error(stderr: str, *fragments: str) -> None:
@@ -61,7 +55,7 @@ def test_an_unknown_context_names_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_cluster_could_not_run_and_nothing_is_written(tmp_path: Path) -> None:
-    server = f"https://127.0.0.1:{_closed_port()}"
+    server = f"https://127.0.0.1:{refused_port()}"
     config = _kubeconfig(tmp_path / "config", server)
     done = run_cli("up", "--env", "kubernetes", "--kubeconfig", str(config),
                    "--state-dir", str(tmp_path / "state"), cwd=REPO, timeout=90)  # fmt: skip

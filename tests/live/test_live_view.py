@@ -8,7 +8,6 @@ console and run the view against a Prometheus port nobody listens on.
 from __future__ import annotations
 
 import io
-import socket
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ from rich.console import Console
 from hubchaos.view.live import LiveView, render_panel
 from hubchaos.view.readings import Readings
 from hubchaos.view.run_watch import RunWatch
+from tests.conftest import refused_port
 from tests.live.test_readings import INCIDENT_SAMPLE
 
 EXPERIMENT = {"title": "Incident replay: a connection flood against the learning hub"}
@@ -32,10 +32,7 @@ def _text(renderable: object, width: int = 110) -> str:
 
 
 def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"  # closed again: connections are refused at once
+    return f"http://127.0.0.1:{refused_port()}"
 
 
 def _watch_in_the_method() -> RunWatch:

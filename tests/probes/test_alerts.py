@@ -23,7 +23,7 @@ from hubchaos.probes.alerts import (
     wait_for_alert,
     wait_for_alert_resolved,
 )
-from tests.conftest import free_port
+from tests.conftest import refused_port
 from tests.monitoring.conftest import wait_until
 from tests.probes.test_prometheus import Monitoring, monitoring  # noqa: F401  (fixture)
 
@@ -141,7 +141,7 @@ def test_old_notifications_do_not_count(quiet: Monitoring) -> None:
 
 
 def test_unreachable_sources_fail_naming_them() -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refused_port()}"
     config = {
         "hubchaos_prometheus_url": dead,
         "hubchaos_alertmanager_url": dead,
@@ -158,7 +158,10 @@ def test_unreachable_sources_fail_naming_them() -> None:
 def test_alertmanager_down_fails_alert_states_but_not_the_prometheus_view(
     quiet: Monitoring,
 ) -> None:
-    config = {**quiet.configuration, "hubchaos_alertmanager_url": f"http://127.0.0.1:{free_port()}"}
+    config = {
+        **quiet.configuration,
+        "hubchaos_alertmanager_url": f"http://127.0.0.1:{refused_port()}",
+    }
     with pytest.raises(ActivityFailed, match=r"Alertmanager at .* is unreachable"):
         alert_states(configuration=config)
     assert alert_states(include_alertmanager=False, configuration=config)["alertmanager"] is None

@@ -12,7 +12,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.hypothesis import within_tolerance
 
 from hubchaos.probes.capacity import measure_capacity
-from tests.conftest import free_port
+from tests.conftest import free_port, refused_port
 
 SERVED = {"type": "range", "target": "served_share", "range": [0.9, 1.0]}
 
@@ -57,7 +57,7 @@ def test_fast_503s_are_users_who_lost_service(app_url: str) -> None:
 
 
 def test_nothing_listening_is_no_answer_not_an_error() -> None:
-    config = {"hubchaos_app_url": f"http://127.0.0.1:{free_port()}"}
+    config = {"hubchaos_app_url": f"http://127.0.0.1:{refused_port()}"}
     result = measure_capacity(["/ok"], 1, 0.5, timeout=1.0, configuration=config)
     assert result["requests"] == result["no_answer"] > 0 and result["served_share"] == 0.0
 

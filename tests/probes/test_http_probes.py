@@ -8,7 +8,7 @@ import pytest
 
 from hubchaos.probes.http import http_get_status, http_slo
 from tests.actions.test_flood_http import SLOW_SECONDS, make_app, serving
-from tests.conftest import free_port
+from tests.conftest import refused_port
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,6 @@ def test_http_get_status_reports_code_and_retry_after(base_url: str) -> None:
 
 
 def test_http_get_status_reports_an_unreachable_app_as_a_measurement() -> None:
-    down = http_get_status(url=f"http://127.0.0.1:{free_port()}/healthz", timeout=2)
+    down = http_get_status(url=f"http://127.0.0.1:{refused_port()}/healthz", timeout=2)
     assert down["status"] is None and down["ok"] is False
     assert down["error"].startswith("ConnectError")

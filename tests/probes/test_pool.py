@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hubchaos.probes.pool import pool_stats, pool_within_limits
-from tests.conftest import free_port
+from tests.conftest import refused_port
 from tests.metrics_server import MetricsServer
 
 
@@ -130,7 +130,7 @@ def test_replicas_come_from_configuration_then_environment(
 
 
 def test_a_replica_that_is_down_fails_the_probe_naming_it(replicas: list[FakeReplica]) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refused_port()}"
     with pytest.raises(ActivityFailed, match=rf"app metrics at {dead} are unreachable"):
         pool_stats([replicas[0].url, dead], timeout_seconds=2)
 

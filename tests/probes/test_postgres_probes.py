@@ -21,7 +21,7 @@ from hubchaos.probes.postgres import (
     wait_for_connections_at_most,
 )
 from hubchaos.stack.local.postgres import PostgresCluster
-from tests.conftest import free_port
+from tests.conftest import free_port, refused_port
 
 ROLE = "hubchaos_test_probe_role"
 LIMITED = "hubchaos_test_probe_limited"
@@ -121,7 +121,7 @@ def test_ordinary_login_ceiling_is_the_servers_own_limit_less_one(
     assert ceiling == connection_headroom(dsn=postgres_cluster.dsn())["non_superuser_limit"] - 1
     assert ceiling == 56
     with pytest.raises(ActivityFailed, match="PostgreSQL observer"):
-        ordinary_login_ceiling(dsn=f"postgresql://x:y@127.0.0.1:{free_port()}/db")
+        ordinary_login_ceiling(dsn=f"postgresql://x:y@127.0.0.1:{refused_port()}/db")
 
 
 def test_can_login_reports_refusals_with_their_sqlstate(
@@ -136,7 +136,7 @@ def test_can_login_reports_refusals_with_their_sqlstate(
     assert refused["sqlstate"] == "53300"
     assert refused["reason"] == "too_many_connections"
     assert refused["message"] == f'too many connections for role "{LIMITED}"'
-    nobody = can_login(dsn=f"postgresql://x:y@127.0.0.1:{free_port()}/db", timeout=2)
+    nobody = can_login(dsn=f"postgresql://x:y@127.0.0.1:{refused_port()}/db", timeout=2)
     assert nobody["ok"] is False and nobody["reason"] == "connection_refused"
     assert nobody["sqlstate"] is None
 

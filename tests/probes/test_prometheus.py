@@ -23,7 +23,7 @@ from chaoslib.provider.python import validate_python_activity
 
 from hubchaos.probes.prometheus import promql_instant
 from hubchaos.stack.monitoring import webhook_receiver_program
-from tests.conftest import free_port
+from tests.conftest import free_port, refused_port
 from tests.metrics_server import MetricsServer
 from tests.monitoring.conftest import Service, require_binary, start_service, wait_until
 
@@ -265,7 +265,7 @@ def test_rejected_query_names_prometheus_and_its_error(prometheus: Monitoring) -
 
 
 def test_unreachable_prometheus_is_named() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{refused_port()}"
     started = time.monotonic()
     with pytest.raises(ActivityFailed, match=rf"Prometheus at {url} is unreachable"):
         promql_instant("up", timeout_seconds=2, configuration={"hubchaos_prometheus_url": url})

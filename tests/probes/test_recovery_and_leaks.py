@@ -11,7 +11,7 @@ import pytest
 
 from hubchaos.probes.leaks import wait_for_no_leaks
 from hubchaos.probes.recovery import wait_until_serving
-from tests.conftest import free_port
+from tests.conftest import refused_port
 from tests.hub.conftest import HubApp, HubDatabase, StartApp, hub_db, start_app  # noqa: F401
 
 
@@ -27,7 +27,7 @@ def test_a_serving_app_is_recovered_at_once(app: HubApp) -> None:
 
 
 def test_a_replica_that_does_not_answer_is_not_recovered(app: HubApp) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refused_port()}"
     result = wait_until_serving(timeout_seconds=1, app_urls=[app.url, dead])
     assert result["ok"] is False and result["seconds"] == 1
     assert {c["url"]: c["status"] for c in result["checks"]}[f"{dead}/readyz"] is None

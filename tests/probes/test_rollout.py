@@ -7,26 +7,20 @@ are still being replaced or the Deployment does not exist).
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.probes.rollout import wait_for_fresh_replicas
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.conftest import refused_port
 
 
 def test_an_unreachable_cluster_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
-        f"clusters: [{{name: gone, cluster: {{server: 'http://127.0.0.1:{_closed_port()}'}}}}]\n"
+        f"clusters: [{{name: gone, cluster: {{server: 'http://127.0.0.1:{refused_port()}'}}}}]\n"
         "users: [{name: nobody, user: {token: none}}]\n"
         "contexts: [{name: gone, context: {cluster: gone, user: nobody}}]\n"
     )

@@ -31,7 +31,7 @@ from hubchaos.probes.window import (
     peak_at_most,
     peak_since_fault,
 )
-from tests.conftest import free_port
+from tests.conftest import refused_port
 from tests.monitoring.conftest import wait_until
 from tests.probes.test_prometheus import Monitoring, monitoring  # noqa: F401  (fixture)
 
@@ -246,7 +246,7 @@ def test_a_rejected_query_names_prometheus_and_its_error(
 
 def test_no_fault_yet_means_nothing_to_detect(no_faults: None) -> None:
     # Not even asked: Prometheus is unreachable here, and the probe still answers.
-    config = {"hubchaos_prometheus_url": f"http://127.0.0.1:{free_port()}"}
+    config = {"hubchaos_prometheus_url": f"http://127.0.0.1:{refused_port()}"}
     assert alert_detected("HubTestFault", configuration=config) == {
         "alert": "HubTestFault",
         "fault_injected": False,
@@ -301,7 +301,7 @@ def test_an_alert_firing_after_the_fault_passes_in_time_and_fails_late(quiet: Mo
 
 
 def test_expected_alerts_before_any_fault_are_not_measured_yet(no_faults: None) -> None:
-    config = {"hubchaos_prometheus_url": f"http://127.0.0.1:{free_port()}"}  # never asked
+    config = {"hubchaos_prometheus_url": f"http://127.0.0.1:{refused_port()}"}  # never asked
     result = alerts_as_expected(["HubTestFault"], ["HubTestOther"], configuration=config)
     assert result["measured"] is False and result["note"] == "not measured yet (no fault)"
     assert within_tolerance(ALERT_OK, result) is True
@@ -341,7 +341,7 @@ def test_the_expected_page_passes_and_a_misleading_one_fails(quiet: Monitoring) 
 
 
 def test_an_unreachable_prometheus_is_one_clear_line(no_faults: None) -> None:
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
+    url = f"http://127.0.0.1:{refused_port()}"  # nothing listens: connection refused
     config = {"hubchaos_prometheus_url": url}
     fault_history.note("test", "unreachable")
     probes = {

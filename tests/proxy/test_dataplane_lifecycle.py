@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import refused_port
 from tests.proxy.conftest import ProxyUnderTest, TcpServer, read_exactly
 from tests.proxy.helpers import external_server, improvement, wait_until
 
@@ -42,7 +42,7 @@ def test_disabling_drops_open_connections_and_refuses_new(
 
 
 def test_dead_upstream_closes_the_client_quickly(make_proxy: MakeProxy) -> None:
-    proxy = make_proxy(f"127.0.0.1:{free_port()}")  # nothing listens there
+    proxy = make_proxy(f"127.0.0.1:{refused_port()}")  # nothing listens there
     with proxy.connect() as sock:
         start = time.monotonic()
         sock.sendall(b"hello?")

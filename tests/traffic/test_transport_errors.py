@@ -8,7 +8,6 @@ import io
 import json
 import random
 import re
-import socket
 import stat
 import time
 from pathlib import Path
@@ -27,20 +26,13 @@ from hubchaos.view.live import render_panel
 from hubchaos.view.progress import ProgressLines, StatusTicker
 from hubchaos.view.readings import Readings
 from hubchaos.view.run_watch import RunWatch
+from tests.conftest import refused_port
 from tests.metrics_server import MetricsServer
-
-
-def _closed_port() -> int:
-    """A loopback port nobody listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_a_spike_at_a_refusing_port_backs_off_and_counts_every_error() -> None:
     before = transport_errors.snapshot()
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{refused_port()}"
     result = flood.http_spike(url=url, concurrency=20, duration_seconds=2.0, timeout=1.0)
     refused = result["errors_by_kind"].get("connection_refused", 0)
     assert refused == result["requests"] > 0, result
@@ -119,7 +111,7 @@ def test_the_rate_counts_recent_whole_seconds_only() -> None:
 
 
 def test_the_journal_and_the_report_carry_the_load_errors(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{refused_port()}"
     experiment = {
         "version": "1.0.0",
         "title": "A spike at a dead replica",
@@ -159,11 +151,11 @@ def test_the_journal_and_the_report_carry_the_load_errors(tmp_path: Path) -> Non
 
 def test_plain_lines_report_the_load_errors_as_they_happen() -> None:
     out = io.StringIO()
-    ticker = StatusTicker(ProgressLines(out), f"http://127.0.0.1:{_closed_port()}", interval=0.2)
+    ticker = StatusTicker(ProgressLines(out), f"http://127.0.0.1:{refused_port()}", interval=0.2)
     ticker.start()
     try:
         result = flood.http_spike(
-            url=f"http://127.0.0.1:{_closed_port()}", concurrency=4, duration_seconds=1.0
+            url=f"http://127.0.0.1:{refused_port()}", concurrency=4, duration_seconds=1.0
         )
         time.sleep(0.6)  # the next tick reports the last errors
     finally:
