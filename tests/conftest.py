@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -11,6 +12,13 @@ from pathlib import Path
 import pytest
 
 from hubchaos.stack.local.postgres import PostgresCluster
+
+
+def pytest_configure() -> None:
+    # A shell without job control starts background commands with SIGINT ignored,
+    # and every child inherits that: the Ctrl-C tests need what a terminal gives.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port() -> int:
