@@ -42,7 +42,13 @@ _SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP")
 
 
 def _record(stack: Any, kind: str, service: str, configuration: Configuration) -> None:
-    """Into the fault ledger before the fault: the switch starts the service again."""
+    """Into the fault ledger before the fault: the switch starts the service again.
+
+    An unknown service is refused first: nothing would be applied, and an entry
+    left behind would have the switch retrying an undo for an hour.
+    """
+    what = f"{kind.removeprefix('container:')} {service}"
+    on_stack(stack, what, lambda: stack.container(service))
     undo = {"action": "container.start", "state_dir": str(stack.state_dir), "service": service}
     fault_ledger.record(kind, service, undo, configuration)
 

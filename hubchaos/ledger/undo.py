@@ -134,6 +134,8 @@ def _flood_of_a_process(action: dict[str, Any]) -> None:
                 (application_name,),
             )
     except psycopg.Error as exc:
+        if "Connection refused" in str(exc):
+            return  # no server listens there, so no session of the flood is left
         raise UndoFailed(f"ending {application_name} sessions: {exc}") from exc
 
 
@@ -159,9 +161,11 @@ def _restore_stack(action: dict[str, Any]) -> None:
 
 @_undoer("container.start")
 def _start_container(action: dict[str, Any]) -> None:
-    from hubchaos.stack.drivers import open_stack
+    from hubchaos.stack.drivers import open_service_faults
 
-    stack: Any = open_stack(Path(action["state_dir"]), progress=lambda line: None)
+    stack = open_service_faults(Path(action["state_dir"]), progress=lambda line: None)
+    if stack is None:
+        return  # the docker stack is down: no container of it is left to start
     for item in stack.health():
         if item["service"] == action["service"] and (item["paused"] or not item["running"]):
             stack.start_service(action["service"], True, True)

@@ -15,6 +15,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.actions import container as container_actions
+from hubchaos.ledger.store import FaultLedger
 from hubchaos.probes import container as container_probes
 from hubchaos.stack.credentials import PASSWORD_FILE
 from hubchaos.stack.docker.stack import docker_project_name
@@ -142,6 +143,8 @@ def test_container_faults_name_their_target_when_they_cannot_run(docker_hub: Doc
         ActivityFailed, match=r"docker stack in .*: stop nope: unknown service 'nope'"
     ):
         container_actions.stop_service("nope", 1, config)
+    recorded = [entry.target for entry in FaultLedger(docker_hub.state_dir).entries()]
+    assert "nope" not in recorded  # refused before the ledger: nothing for the switch to undo
     with pytest.raises(ActivityFailed, match=r"argument replica must be between 0 .* and 2, got 7"):
         container_actions.kill_replica(7, "SIGKILL", config)
     with pytest.raises(ActivityFailed, match="none is running there"):

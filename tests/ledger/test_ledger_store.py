@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from hubchaos.ledger.owner import Owner, process_start_ticks
 from hubchaos.ledger.store import FaultLedger
-from hubchaos.ledger.undo import undo_delete_toxic
+from hubchaos.ledger.undo import UndoFailed, undo, undo_delete_toxic
+from hubchaos.stack.local.postgres import PostgresCluster
+from tests.conftest import refused_port
 
 
 def test_an_entry_is_a_whole_file_until_settled(tmp_path: Path) -> None:
@@ -40,3 +44,20 @@ def test_an_owner_is_its_pid_and_its_start_time() -> None:
     assert me.start_ticks == process_start_ticks(os.getpid())
     assert not Owner(me.pid, me.start_ticks + 1).alive()  # a recycled pid is not the owner
     assert process_start_ticks(2**22 + 12345) is None
+
+
+def test_a_container_start_on_a_stack_brought_down_is_already_undone(tmp_path: Path) -> None:
+    # No stack.json: the docker stack is down, so no container of it is left stopped.
+    undo({"action": "container.start", "state_dir": str(tmp_path), "service": "app-2"})
+
+
+def test_a_flood_whose_database_is_gone_is_already_undone() -> None:
+    # Nothing listens at the observer's address: no session of the flood can be left.
+    gone = f"postgresql://hubchaos:x@127.0.0.1:{refused_port()}/learninghub"
+    undo({"action": "flood.process", "application_name": "flood-1", "observer_dsn": gone})
+
+
+def test_a_flood_undo_that_cannot_log_in_is_retried(postgres_cluster: PostgresCluster) -> None:
+    wrong = f"postgresql://nobody:wrong@127.0.0.1:{postgres_cluster.port}/postgres"
+    with pytest.raises(UndoFailed, match="ending flood-1 sessions"):
+        undo({"action": "flood.process", "application_name": "flood-1", "observer_dsn": wrong})
