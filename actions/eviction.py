@@ -20,6 +20,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_int, as_positive_float
+from hubchaos.activity.cluster_client import cluster_api_client
 from hubchaos.polling import poll_until
 
 __all__ = ["evict_pods"]
@@ -45,13 +46,12 @@ def evict_pods(
     it allowed them. Raises ActivityFailed when fewer than `qty` pods match or
     a budget still refuses after `timeout_seconds`.
     """
-    from chaosk8s import create_k8s_api_client
     from kubernetes import client
 
     count = as_int("qty", qty, minimum=1)
     deadline = time.monotonic() + as_positive_float("timeout_seconds", timeout_seconds)
     target = f"pods {label_selector!r} in namespace {ns}" + (f" on node {node}" if node else "")
-    core = client.CoreV1Api(create_k8s_api_client(secrets))
+    core = client.CoreV1Api(cluster_api_client(secrets))
     try:
         pods: list[Any] = core.list_namespaced_pod(
             ns,

@@ -14,6 +14,8 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from hubchaos.activity.cluster_client import cluster_api_client
+
 __all__ = ["node_schedulable"]
 
 REQUEST_TIMEOUT_S = 10.0
@@ -30,11 +32,10 @@ def node_schedulable(
     cordon, `spec.unschedulable`) and the node's NoSchedule/NoExecute taints.
     Raises ActivityFailed when the node cannot be read.
     """
-    from chaosk8s import create_k8s_api_client
     from kubernetes import client
 
     try:
-        node: Any = client.CoreV1Api(create_k8s_api_client(secrets)).read_node(
+        node: Any = client.CoreV1Api(cluster_api_client(secrets)).read_node(
             name, _request_timeout=REQUEST_TIMEOUT_S
         )
     except client.ApiException as exc:

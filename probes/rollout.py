@@ -22,6 +22,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.cluster_client import cluster_api_client
 from hubchaos.activity.errors import failed
 from hubchaos.polling import poll_until
 from hubchaos.probes.prometheus import promql_instant
@@ -91,12 +92,11 @@ def _scraped_pools(query: str, left_s: float, configuration: Configuration) -> l
 
 
 def _clients(target: str, secrets: Secrets) -> tuple[Any, Any]:
-    # chaostoolkit-kubernetes' own client factory: the same cluster as its activities
-    from chaosk8s import create_k8s_api_client
+    # the cluster chaostoolkit-kubernetes' activities reach (hubchaos/activity/cluster_client.py)
     from kubernetes import client
 
     try:
-        api = create_k8s_api_client(secrets)
+        api = cluster_api_client(secrets)
     except Exception as exc:  # a kubeconfig that cannot be read, an unknown context
         raise failed(f"{target}: no Kubernetes client", exc) from None
     return client.AppsV1Api(api), client.CoreV1Api(api)

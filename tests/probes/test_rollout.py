@@ -14,19 +14,44 @@ from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.probes.rollout import wait_for_fresh_replicas
 from tests.conftest import refused_port
+from tests.metrics_server import MetricsServer
 
 
-def test_an_unreachable_cluster_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
+def _kubeconfig(path: Path, server: str) -> Path:
+    path.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
-        f"clusters: [{{name: gone, cluster: {{server: 'http://127.0.0.1:{refused_port()}'}}}}]\n"
+        f"clusters: [{{name: gone, cluster: {{server: '{server}'}}}}]\n"
         "users: [{name: nobody, user: {token: none}}]\n"
         "contexts: [{name: gone, context: {cluster: gone, user: nobody}}]\n"
     )
+    return path
+
+
+def test_an_unreachable_cluster_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{refused_port()}")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.delenv("KUBERNETES_CONTEXT", raising=False)
     with pytest.raises(ActivityFailed, match="deployment hub/learninghub: the cluster is unre"):
+        wait_for_fresh_replicas("learninghub", "hub", 5)
+
+
+def test_the_cluster_is_the_one_kubeconfig_names_when_the_probe_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kubernetes package fixes its default kubeconfig path when first imported;
+    # a probe run later in the same process must still follow KUBECONFIG.
+    monkeypatch.delenv("KUBERNETES_CONTEXT", raising=False)
+    answering = MetricsServer(lambda: b"not found")  # 404 for every API path
+    try:
+        first = _kubeconfig(tmp_path / "first", f"http://{answering.address}")
+        monkeypatch.setenv("KUBECONFIG", str(first))
+        with pytest.raises(ActivityFailed, match="the cluster answered 404"):
+            wait_for_fresh_replicas("learninghub", "hub", 5)
+    finally:
+        answering.close()
+    second = _kubeconfig(tmp_path / "second", f"http://127.0.0.1:{refused_port()}")
+    monkeypatch.setenv("KUBECONFIG", str(second))
+    with pytest.raises(ActivityFailed, match="the cluster is unreachable"):
         wait_for_fresh_replicas("learninghub", "hub", 5)
 
 
