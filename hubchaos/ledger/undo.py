@@ -134,9 +134,32 @@ def _flood_of_a_process(action: dict[str, Any]) -> None:
                 (application_name,),
             )
     except psycopg.Error as exc:
-        if "Connection refused" in str(exc):
-            return  # no server listens there, so no session of the flood is left
+        if _nothing_listens(dsn):
+            return  # no server there any more, so no session of the flood is left
         raise UndoFailed(f"ending {application_name} sessions: {exc}") from exc
+
+
+def _nothing_listens(dsn: str) -> bool:
+    """Whether the DSN's TCP address refuses connections (libpq's words may be translated)."""
+    import socket
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(dsn)
+        host, port = str(params.get("host") or ""), int(params.get("port") or 5432)
+    except (psycopg.Error, ValueError):
+        return False  # several ports, or a DSN libpq cannot read: retried
+    if not host or host.startswith("/") or "," in host:
+        return False  # a Unix socket or several hosts: not judged here, retried
+    try:
+        socket.create_connection((host, port), timeout=HTTP_TIMEOUT_S).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 @_undoer("stack.restore")
