@@ -17,7 +17,7 @@ from typing import Any
 
 from hubchaos.journal.timestamps import parse_time
 
-__all__ = ["Evidence", "Injection", "from_journal"]
+__all__ = ["Evidence", "Injection", "from_journal", "number"]
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class Evidence:
         found = []
         for injection in self.injections:
             kind = injection.arguments.get("type") or injection.arguments.get("toxic_type")
-            named = {f"add_{k}" for k in kinds}
+            named = {f"add_{k}" for k in kinds} | {f"create_{k}_toxic" for k in kinds}
             if injection.func in named or (kind in kinds and "toxic" in injection.func):
                 found.append(injection)
         return found

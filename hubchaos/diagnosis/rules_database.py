@@ -9,7 +9,7 @@ suggests, and a consequence ranks below its cause.
 from __future__ import annotations
 
 from hubchaos.diagnosis.causes import Finding
-from hubchaos.diagnosis.evidence import Evidence, Injection
+from hubchaos.diagnosis.evidence import Evidence, Injection, number
 
 __all__ = [
     "app_pool_misconfigured",
@@ -182,7 +182,10 @@ def db_latency(evidence: Evidence) -> Finding | None:
     toxics = evidence.toxics("latency")
     query_p95 = evidence.peak("db_query_p95_seconds")
     before = evidence.baseline("db_query_p95_seconds")
-    slow = query_p95 is not None and query_p95 >= max(SLOW_QUERY_S, 3 * (before or 0.0))
+    slow = query_p95 is not None and (
+        query_p95 >= max(SLOW_QUERY_S, 3 * (before or 0.0))
+        or _carries_an_injected_delay(query_p95, toxics)
+    )
     if not toxics and not slow:
         return None
     lines = [f"fault: {i.name}: {i.describe()}" for i in toxics]
@@ -195,3 +198,26 @@ def db_latency(evidence: Evidence) -> Finding | None:
     lines += evidence.fired_lines("HubHighLatency", "HubDBPoolRequestsWaiting")
     confidence = 0.93 if toxics and slow else 0.5
     return Finding("db-latency", confidence, "the database path is slow", lines)
+
+
+def _carries_an_injected_delay(query_p95: float, toxics: list[Injection]) -> bool:
+    """Queries at least as slow as a delay the run injected: the toxic reached them.
+
+    Needed beside the baseline: a busy steady state (the capacity probe's load
+    on a 2-core node) can lift the median before the fault to half the peak.
+    """
+    delays = [d for toxic in toxics if (d := _delay_seconds(toxic)) is not None]
+    return bool(delays) and query_p95 >= max(SLOW_QUERY_S, min(delays))
+
+
+def _delay_seconds(toxic: Injection) -> float | None:
+    """The delay a latency toxic adds, from ours (latency_ms) or chaostoolkit-toxiproxy's."""
+    attributes = toxic.arguments.get("attributes")
+    for value in (
+        toxic.arguments.get("latency_ms"),
+        toxic.arguments.get("latency"),
+        attributes.get("latency") if isinstance(attributes, dict) else None,
+    ):
+        if (milliseconds := number(value)) is not None:
+            return milliseconds / 1000.0
+    return None

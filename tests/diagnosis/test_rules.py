@@ -110,6 +110,41 @@ def test_slow_queries_after_a_latency_toxic_are_db_latency() -> None:
     assert top(evidence).cause == "db-latency"
 
 
+def after_a_busy_steady_state(query_p95: float, func: str, arguments: dict[str, Any]) -> Evidence:
+    """A latency toxic after a steady state whose load (the capacity probe on 2 cores)
+    lifted the median query p95 before the fault to 276 ms, as a CI run recorded."""
+    evidence = run({"db_query_p95_seconds": query_p95, "pool_pending": 70.0})
+    busy = [
+        {**sample, "db_query_p95_seconds": 0.55} if i % 2 else sample
+        for i, sample in enumerate(evidence.before)
+    ]
+    fault = Injection("slow-down-the-database-link", func, arguments, T0 + timedelta(seconds=10))
+    return Evidence(busy + evidence.during, [fault])
+
+
+@pytest.mark.parametrize(
+    ("func", "arguments"),
+    [
+        ("add_latency", {"proxy": "hub_db", "latency_ms": 200}),
+        ("create_latency_toxic", {"for_proxy": "hub_db", "toxic_name": "slow", "latency": 200}),
+        (
+            "create_toxic",
+            {"for_proxy": "hub_db", "toxic_type": "latency", "attributes": {"latency": 200}},
+        ),
+    ],
+)
+def test_queries_carrying_the_injected_delay_are_db_latency_whatever_the_baseline(
+    func: str, arguments: dict[str, Any]
+) -> None:
+    # 424 ms is not 3x the disturbed baseline, but it is the 200 ms delay reaching queries
+    assert top(after_a_busy_steady_state(0.424, func, arguments)).cause == "db-latency"
+
+
+def test_a_delay_the_queries_do_not_show_does_not_make_db_latency_certain() -> None:
+    evidence = after_a_busy_steady_state(0.15, "add_latency", {"latency_ms": 200})
+    assert top(evidence).cause == "app-pool-exhausted"
+
+
 @pytest.mark.parametrize("cause", sorted(CAUSES))
 def test_every_cause_is_a_valid_finding(cause: str) -> None:
     assert Finding(cause, 0.5, "x").as_dict()["cause"] == cause
