@@ -7,13 +7,16 @@ import httpx
 from chaoslib.types import Configuration, Secrets
 
 from hubchaos.activity.addresses import url_host_port
-from hubchaos.activity.arguments import as_positive_float
+from hubchaos.activity.arguments import as_int, as_positive_float
 from hubchaos.activity.errors import failed
 from hubchaos.activity.settings import app_url
 from hubchaos.traffic.http_load import http_load, load_plan
 from hubchaos.traffic.loop import run_load
 
 __all__ = ["http_get_status", "http_slo"]
+
+MAX_ATTEMPTS = 10
+RETRY_PAUSE_S = 1.0
 
 
 def http_slo(
@@ -63,36 +66,52 @@ def http_slo(
 def http_get_status(
     url: str = "/healthz",
     timeout: float = 5.0,
+    attempts: int = 1,
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
 ) -> dict:
-    """GET `url` once and report the status code (None when nothing answered).
+    """GET `url` and report the status code (None when nothing answered).
 
     A `url` starting with "/" is relative to configuration `hubchaos_app_url`.
-    Returns status, ok (2xx), retry_after, seconds and, when the request
-    failed, error.
+    With `attempts` above 1 the GET is sent again, a second later, while
+    nothing answers (connection refused or cut before a response): on
+    Kubernetes the probe reaches the hub through a port-forward, which kubectl
+    ends whenever chaos resets one connection inside the pod, and one GET can
+    fall in the moment before it is restarted. An HTTP answer, error status
+    included, is never retried. Returns status, ok (2xx), retry_after, seconds,
+    attempts and, when nothing answered, error.
     """
     full = app_url("", configuration).rstrip("/") + url if url.startswith("/") else url
     url_host_port(full)  # a malformed URL is the experiment's mistake: fail clearly
     limit = as_positive_float("timeout", timeout, 300)
+    tries = as_int("attempts", attempts, minimum=1, maximum=MAX_ATTEMPTS)
     started = time.perf_counter()
-    try:
-        with httpx.Client(timeout=limit, follow_redirects=False) as client:
-            response = client.get(full)
-    except httpx.HTTPError as exc:
+    attempt, error = 0, ""
+    while attempt < tries:
+        if attempt:
+            time.sleep(RETRY_PAUSE_S)
+        attempt += 1
+        try:
+            with httpx.Client(timeout=limit, follow_redirects=False) as client:
+                response = client.get(full)
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            continue
         return {
             "url": full,
-            "status": None,
-            "ok": False,
-            "retry_after": None,
+            "status": response.status_code,
+            "ok": response.is_success,
+            "retry_after": response.headers.get("retry-after"),
             "seconds": round(time.perf_counter() - started, 3),
-            "error": f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+            "attempts": attempt,
+            "error": None,
         }
     return {
         "url": full,
-        "status": response.status_code,
-        "ok": response.is_success,
-        "retry_after": response.headers.get("retry-after"),
+        "status": None,
+        "ok": False,
+        "retry_after": None,
         "seconds": round(time.perf_counter() - started, 3),
-        "error": None,
+        "attempts": attempt,
+        "error": error,
     }

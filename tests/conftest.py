@@ -19,6 +19,10 @@ def pytest_configure() -> None:
     # and every child inherits that: the Ctrl-C tests need what a terminal gives.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Under nohup SIGHUP is ignored, and `hubchaos run` rightly keeps it so; the
+    # hang-up tests need the default a terminal's session gives.
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def free_port() -> int:

@@ -15,12 +15,17 @@ from hubchaos import ledger as fault_ledger
 from hubchaos.activity.settings import setting
 from hubchaos.ledger.server import Snapshot, differences, remove, snapshot
 from hubchaos.ledger.undo import UndoFailed
+from hubchaos.polling import poll_until
 
 __all__ = ["back_to_baseline", "take_baseline"]
 
 logger = logging.getLogger("hubchaos")
 
 _baseline: dict[str, Snapshot] = {}
+
+# How long an unreadable API is asked again: on Kubernetes its port-forward is
+# refused for a moment while the keeper restarts kubectl after a reset in the pod.
+UNREADABLE_FOR_S = 5.0
 
 
 def take_baseline(configuration: dict[str, Any] | None) -> None:
@@ -39,7 +44,9 @@ def back_to_baseline(configuration: dict[str, Any] | None, summary: dict[str, An
     url = setting("hubchaos_toxiproxy_url", configuration)
     baseline = _baseline.get(url)
     try:
-        left = differences(url, snapshot(url), baseline)
+        # it answered at the start, so not answering now may be a moment's gap
+        now = snapshot(url) if baseline is None else _read_again_while_unreadable(url)
+        left = differences(url, now, baseline)
         removed, errors = remove(left)
         still = differences(url, snapshot(url), baseline)
     except UndoFailed as exc:
@@ -51,3 +58,15 @@ def back_to_baseline(configuration: dict[str, Any] | None, summary: dict[str, An
         summary["errors"].append(
             "not at the baseline: " + "; ".join(fault.describe() for fault in still)
         )
+
+
+def _read_again_while_unreadable(url: str) -> Snapshot:
+    """The server's state, asked again for a few seconds while it cannot be read."""
+    polled = poll_until(
+        lambda _left: snapshot(url),
+        UNREADABLE_FOR_S,
+        0.25,
+        done=lambda _: True,
+        retry_on=(UndoFailed,),
+    )
+    return polled.last()

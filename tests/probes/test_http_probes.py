@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
 
 from hubchaos.probes.http import http_get_status, http_slo
 from tests.actions.test_flood_http import SLOW_SECONDS, make_app, serving
@@ -65,3 +69,48 @@ def test_http_get_status_reports_an_unreachable_app_as_a_measurement() -> None:
     down = http_get_status(url=f"http://127.0.0.1:{refused_port()}/healthz", timeout=2)
     assert down["status"] is None and down["ok"] is False
     assert down["error"].startswith("ConnectError")
+
+
+def test_http_get_status_asks_again_while_nothing_answers() -> None:
+    # a port that refuses connections for a moment, then serves: a port-forward
+    # being restarted by its keeper
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/readyz"
+    once = http_get_status(url=url, timeout=2)
+    assert once["status"] is None and once["attempts"] == 1
+    serving_later = threading.Thread(target=_answer_once_after, args=(sock, 0.5))
+    serving_later.start()
+    try:
+        again = http_get_status(url=url, timeout=2, attempts=3)
+    finally:
+        serving_later.join(timeout=10)
+        sock.close()
+    assert again["status"] == 200 and again["ok"] is True and again["error"] is None
+    assert again["attempts"] == 2, again
+
+
+def test_http_get_status_never_asks_again_after_an_answer(base_url: str) -> None:
+    busy = http_get_status(url=base_url + "/busy", attempts=3)
+    assert busy["status"] == 503 and busy["attempts"] == 1
+
+
+def test_http_get_status_gives_up_after_its_attempts() -> None:
+    down = http_get_status(url=f"http://127.0.0.1:{refused_port()}/", timeout=2, attempts=2)
+    assert down["status"] is None and down["attempts"] == 2
+    assert 1.0 <= down["seconds"] < 5, down
+
+
+def test_http_get_status_refuses_a_bad_attempts_count(base_url: str) -> None:
+    with pytest.raises(ActivityFailed, match="argument attempts must be at least 1"):
+        http_get_status(url=base_url + "/ok", attempts=0)
+
+
+def _answer_once_after(sock: socket.socket, seconds: float) -> None:
+    time.sleep(seconds)
+    sock.listen(1)
+    sock.settimeout(10)
+    conn, _ = sock.accept()
+    with conn:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")

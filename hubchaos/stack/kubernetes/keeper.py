@@ -53,7 +53,8 @@ def keep_running(argv: Sequence[str]) -> int:
         if stopping:
             break
         if time.monotonic() - started >= HEALTHY_RUN_S:
-            pause, fast_failures, ever_healthy = FIRST_PAUSE_S, 0, True
+            # it worked: clients are waiting on its port, so start it again at once
+            pause, fast_failures, ever_healthy = 0.0, 0, True
         else:
             fast_failures += 1
             if not ever_healthy and fast_failures >= FAST_FAILURES_BEFORE_GIVING_UP:
@@ -62,7 +63,7 @@ def keep_running(argv: Sequence[str]) -> int:
                 return code or 1
         print(f"hubchaos keeper: kubectl exited {code}; restarting in {pause:.1f} s", flush=True)
         time.sleep(pause)
-        pause = min(pause * 2, LONGEST_PAUSE_S)
+        pause = min(max(pause * 2, FIRST_PAUSE_S), LONGEST_PAUSE_S)
     return 0
 
 
