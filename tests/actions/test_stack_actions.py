@@ -56,7 +56,8 @@ def test_activities_follow_the_chaoslib_rules() -> None:
     ],
 )
 def test_experiment_arguments_validate(func: str, arguments: dict[str, Any]) -> None:
-    # chaoslib raises InvalidActivity for a bad argument or signature
+    # Fails by raising: chaoslib raises InvalidActivity for a bad argument or signature
+    # (the test below shows it does for a misspelt or missing one).
     validate_python_activity(
         {
             "name": func,

@@ -48,11 +48,13 @@ def test_an_owner_is_its_pid_and_its_start_time() -> None:
 
 def test_a_container_start_on_a_stack_brought_down_is_already_undone(tmp_path: Path) -> None:
     # No stack.json: the docker stack is down, so no container of it is left stopped.
+    # Fails by raising: UndoFailed (retried for an hour) or, before b707639, AttributeError.
     undo({"action": "container.start", "state_dir": str(tmp_path), "service": "app-2"})
 
 
 def test_a_flood_whose_database_is_gone_is_already_undone() -> None:
     # Nothing listens at the observer's address: no session of the flood can be left.
+    # Fails by raising UndoFailed, as it did before b707639 (the undo was retried).
     gone = f"postgresql://hubchaos:x@127.0.0.1:{refused_port()}/learninghub"
     undo({"action": "flood.process", "application_name": "flood-1", "observer_dsn": gone})
 
